@@ -1,0 +1,4 @@
+//! File formats at the edge: bytes <-> `ir::Model`.
+
+pub mod detect;
+pub mod tflite;
