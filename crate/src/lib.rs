@@ -6,6 +6,8 @@
 
 pub mod error;
 pub mod formats;
+pub mod engine;
 pub mod ir;
+pub mod kernels;
 
 pub use error::{Error, Result};

@@ -11,11 +11,8 @@
 //! - Defaults are the schema defaults as `f64` (enum defaults are numeric,
 //!   bools 0/1); anything without an explicit default is 0.
 //!
-//! Fields that fit none of the `FieldKind`s and are therefore NOT listed:
-//! - `StablehloConvolutionOptions.precision_config` (id 16) and
-//!   `StablehloDotGeneralOptions.precision_config` (id 4): type
-//!   `[StablehloPrecisionConfig]`, a vector of a `uint` enum (i.e. `[uint]`).
-//!   Both are the last field of their table, so no later id is affected.
+//! `precision_config` of StablehloConvolutionOptions / StablehloDotGeneralOptions
+//! is a vector of a `uint` enum: kind `VecU32`.
 
 use super::options_schema::{FieldDef, FieldKind::*, OptionsDef};
 
@@ -392,7 +389,6 @@ pub static BUILTIN_OPTIONS_2: &[OptionsDef] = &[
         f!("limit_indices", 1, VecI64),
         f!("strides", 2, VecI64),
     ]),
-    // Not listed: precision_config (id 16), [StablehloPrecisionConfig] = [uint].
     t!(4, "StablehloConvolutionOptions", [
         f!("window_strides", 0, VecI64),
         f!("padding", 1, VecI64),
@@ -410,6 +406,7 @@ pub static BUILTIN_OPTIONS_2: &[OptionsDef] = &[
         f!("output_spatial_dimensions", 13, VecI64),
         f!("feature_group_count", 14, I64),
         f!("batch_group_count", 15, I64),
+        f!("precision_config", 16, VecU32),
     ]),
     t!(5, "StablehloCustomCallOptions", [
         f!("call_target_name", 0, Str),
@@ -448,12 +445,12 @@ pub static BUILTIN_OPTIONS_2: &[OptionsDef] = &[
     t!(11, "StablehloIotaOptions", [
         f!("iota_dimension", 0, I64),
     ]),
-    // Not listed: precision_config (id 4), [StablehloPrecisionConfig] = [uint].
     t!(12, "StablehloDotGeneralOptions", [
         f!("lhs_batching_dimensions", 0, VecI64),
         f!("rhs_batching_dimensions", 1, VecI64),
         f!("lhs_contracting_dimensions", 2, VecI64),
         f!("rhs_contracting_dimensions", 3, VecI64),
+        f!("precision_config", 4, VecU32),
     ]),
     t!(13, "StablehloReduceWindowOptions", [
         f!("window_dimensions", 0, VecI64),

@@ -29,6 +29,8 @@ pub enum FieldKind {
     VecI64,
     /// [float]
     VecF32,
+    /// [uint] (enum vectors)
+    VecU32,
 }
 
 /// One field of an options table. `id` is the flatbuffer field id (its

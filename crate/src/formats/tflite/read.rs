@@ -280,6 +280,10 @@ fn read_options(t: &Table, def: &OptionsDef, w: &str) -> Result<OptionsTable> {
                 Some(v) => AttrValue::Ints(v),
                 None => continue,
             },
+            FieldKind::VecU32 => match t.scalars::<u32>(f.id, w)? {
+                Some(v) => AttrValue::Ints(v.into_iter().map(|x| x as i64).collect()),
+                None => continue,
+            },
             FieldKind::VecF32 => match t.scalars::<f32>(f.id, w)? {
                 Some(v) => AttrValue::Floats(v),
                 None => continue,

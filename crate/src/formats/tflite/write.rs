@@ -143,10 +143,14 @@ impl<'b> Writer<'b> {
                     let v: Vec<i32> = v.iter().map(|&x| x as i32).collect();
                     Some(self.fbb.create_vector(&v).as_union_value())
                 }
+                (FieldKind::VecU32, AttrValue::Ints(v)) => {
+                    let v: Vec<u32> = v.iter().map(|&x| x as u32).collect();
+                    Some(self.fbb.create_vector(&v).as_union_value())
+                }
                 (FieldKind::VecI64, AttrValue::Ints(v)) => Some(self.fbb.create_vector(v).as_union_value()),
                 (FieldKind::VecF32, AttrValue::Floats(v)) => Some(self.fbb.create_vector(v).as_union_value()),
                 (FieldKind::Str | FieldKind::VecU8 | FieldKind::VecBool, _)
-                | (FieldKind::VecI32 | FieldKind::VecI64 | FieldKind::VecF32, _) => return Err(bad()),
+                | (FieldKind::VecI32 | FieldKind::VecI64 | FieldKind::VecF32 | FieldKind::VecU32, _) => return Err(bad()),
                 _ => None,
             };
             if let Some(o) = o {

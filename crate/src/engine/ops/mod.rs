@@ -1,0 +1,75 @@
+//! The op registry: one file per op family, each exposing `register`.
+//! An op is runnable when some family registers it and its `check` accepts
+//! the node (e.g. dtypes the family implements).
+
+pub mod activation;
+pub mod array;
+pub mod conv;
+pub mod elementwise;
+pub mod quant;
+pub mod reduce;
+
+use super::{Inputs, Node, Value};
+use crate::error::Result;
+use crate::ir::{BuiltinOp, DType, Op, Subgraph};
+
+pub type RunFn = fn(&mut Node, &Inputs) -> Result<Vec<Value>>;
+pub type CheckFn = fn(&Op, &Subgraph) -> std::result::Result<(), String>;
+
+#[derive(Clone, Copy)]
+pub struct OpImpl {
+    pub run: RunFn,
+    pub check: CheckFn,
+}
+
+impl OpImpl {
+    /// A float op: every input/output that is not a constant must be float32
+    /// (quantized activations need the int8 engine).
+    pub const fn float(run: RunFn) -> OpImpl {
+        OpImpl { run, check: float_check }
+    }
+    /// An op that handles whatever dtypes it is given (shape/array ops).
+    pub const fn any(run: RunFn) -> OpImpl {
+        OpImpl { run, check: |_, _| Ok(()) }
+    }
+}
+
+/// Accept a node whose non-constant inputs and outputs are float32.
+pub fn float_check(op: &Op, sg: &Subgraph) -> std::result::Result<(), String> {
+    for &t in op.outputs.iter() {
+        let d = sg.tensors[t].dtype;
+        if d != DType::F32 {
+            return Err(format!("{d} output; the float engine runs float32 activations"));
+        }
+    }
+    for t in op.inputs.iter().flatten() {
+        let tensor = &sg.tensors[*t];
+        if tensor.buffer == 0 && tensor.dtype != DType::F32 {
+            return Err(format!("{} input activation; the float engine runs float32 activations", tensor.dtype));
+        }
+    }
+    Ok(())
+}
+
+/// Find the implementation of a builtin op.
+pub fn registry(op: BuiltinOp) -> Option<OpImpl> {
+    conv::register(op)
+        .or_else(|| elementwise::register(op))
+        .or_else(|| activation::register(op))
+        .or_else(|| array::register(op))
+        .or_else(|| reduce::register(op))
+        .or_else(|| quant::register(op))
+}
+
+/// TFLite fused activation function codes applied in place.
+pub fn apply_fused(node: &Node, v: &mut [f32], code: i64) -> Result<()> {
+    match code {
+        0 => {}
+        1 => v.iter_mut().for_each(|x| *x = x.max(0.0)),
+        2 => v.iter_mut().for_each(|x| *x = x.clamp(-1.0, 1.0)),
+        3 => v.iter_mut().for_each(|x| *x = x.clamp(0.0, 6.0)),
+        4 => v.iter_mut().for_each(|x| *x = x.tanh()),
+        c => return node.err(format!("unsupported fused activation code {c}")),
+    }
+    Ok(())
+}

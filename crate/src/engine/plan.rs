@@ -1,0 +1,334 @@
+//! Planning (order, lifetimes, constants) and execution.
+
+use super::ops::{self, OpImpl};
+use super::value::{numel, Pool};
+use super::{Node, Value};
+use crate::error::{Error, Result};
+use crate::ir::{DType, Model, Op, OpKind, Subgraph, TensorId};
+
+/// Name, shape (with -1 for dynamic dims) and dtype of a model input/output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IoInfo {
+    pub name: String,
+    pub shape: Vec<i64>,
+    pub dtype: DType,
+}
+
+/// Ops of subgraph 0 that the engine cannot run, as "node N: OP (reason)".
+pub fn unsupported_ops(model: &Model) -> Vec<String> {
+    let Some(sg) = model.subgraphs.first() else { return vec!["model has no subgraphs".into()] };
+    let mut out = Vec::new();
+    for (i, op) in sg.ops.iter().enumerate() {
+        if let Err(why) = lookup(op, sg) {
+            out.push(format!("node {i}: {} ({why})", op.kind.name()));
+        }
+    }
+    out
+}
+
+fn lookup(op: &Op, sg: &Subgraph) -> std::result::Result<OpImpl, String> {
+    let OpKind::Builtin(b) = &op.kind else { return Err("custom op".into()) };
+    let imp = ops::registry(*b).ok_or_else(|| "no kernel for this op".to_string())?;
+    (imp.check)(op, sg)?;
+    Ok(imp)
+}
+
+/// A planned subgraph, ready to run many times.
+pub struct Engine {
+    model: Model,
+    order: Vec<usize>,
+    impls: Vec<OpImpl>,
+    consts: Vec<Option<Value>>,
+    /// For each tensor, the position in `order` after which it is dead.
+    last_use: Vec<Option<usize>>,
+    pool: Pool,
+}
+
+impl Engine {
+    /// Plan subgraph 0 of `model`. Fails listing every unsupported op.
+    pub fn new(model: &Model) -> Result<Engine> {
+        let sg = model.subgraphs.first().ok_or_else(|| Error::InvalidModel("model has no subgraphs".into()))?;
+        let bad = unsupported_ops(model);
+        if !bad.is_empty() {
+            return Err(Error::UnsupportedOps(bad));
+        }
+        let impls: Vec<OpImpl> =
+            sg.ops.iter().map(|op| lookup(op, sg).map_err(Error::Unsupported)).collect::<Result<_>>()?;
+
+        // Constants.
+        let mut consts: Vec<Option<Value>> = vec![None; sg.tensors.len()];
+        for (ti, t) in sg.tensors.iter().enumerate() {
+            let data = model.buffers.get(t.buffer).map(|b| b.data.as_slice()).unwrap_or(&[]);
+            if data.is_empty() {
+                continue;
+            }
+            let v = if t.sparsity.is_some() {
+                // Stored values of a sparse tensor: a flat vector; DENSIFY expands it.
+                let n = data.len() / t.dtype.size().max(1);
+                Value::from_bytes(t.dtype, vec![n], data)
+            } else {
+                let shape = dims(&t.shape)
+                    .map_err(|e| Error::InvalidModel(format!("tensor {ti} ({}): {e}", t.name)))?;
+                Value::from_bytes(t.dtype, shape, data)
+            };
+            consts[ti] = Some(v.map_err(|e| match e {
+                Error::InvalidModel(m) => Error::InvalidModel(format!("tensor {ti} ({}): {m}", t.name)),
+                e => e,
+            })?);
+        }
+
+        let order = topo_order(sg, &consts)?;
+        let mut last_use: Vec<Option<usize>> = vec![None; sg.tensors.len()];
+        for (pos, &oi) in order.iter().enumerate() {
+            for t in sg.ops[oi].inputs.iter().flatten() {
+                last_use[*t] = Some(pos);
+            }
+        }
+        for &t in &sg.outputs {
+            last_use[t] = None; // graph outputs live to the end
+        }
+        Ok(Engine { model: model.clone(), order, impls, consts, last_use, pool: Pool::default() })
+    }
+
+    fn sg(&self) -> &Subgraph {
+        &self.model.subgraphs[0]
+    }
+
+    pub fn inputs(&self) -> Vec<IoInfo> {
+        self.sg().inputs.iter().map(|&t| self.io(t)).collect()
+    }
+    pub fn outputs(&self) -> Vec<IoInfo> {
+        self.sg().outputs.iter().map(|&t| self.io(t)).collect()
+    }
+    fn io(&self, t: TensorId) -> IoInfo {
+        let tensor = &self.sg().tensors[t];
+        let sig = tensor.shape_signature.as_ref().filter(|s| s.len() == tensor.shape.len());
+        let shape = match sig {
+            Some(s) => s.iter().map(|&d| d as i64).collect(),
+            None => tensor.shape.iter().map(|&d| d as i64).collect(),
+        };
+        IoInfo { name: tensor.name.clone(), shape, dtype: tensor.dtype }
+    }
+
+    /// Peak bytes of activation storage seen so far.
+    pub fn peak_activation_bytes(&self) -> usize {
+        self.pool.peak_bytes
+    }
+
+    /// Run once. Inputs in the order of the subgraph's inputs.
+    pub fn run(&mut self, inputs: Vec<Value>) -> Result<Vec<Value>> {
+        let infos = self.inputs();
+        if inputs.len() != infos.len() {
+            return Err(Error::BadInput(format!("model has {} inputs, got {}", infos.len(), inputs.len())));
+        }
+        for (i, (v, info)) in inputs.iter().zip(&infos).enumerate() {
+            if v.dtype() != info.dtype {
+                return Err(Error::BadInput(format!(
+                    "input {i} ({}) must be {}, got {}",
+                    info.name,
+                    info.dtype,
+                    v.dtype()
+                )));
+            }
+            let fits = v.shape.len() == info.shape.len()
+                && v.shape.iter().zip(&info.shape).all(|(&a, &b)| b < 0 || a as i64 == b);
+            if !fits {
+                return Err(Error::BadInput(format!(
+                    "input {i} ({}) must have shape {:?}, got {:?}",
+                    info.name, info.shape, v.shape
+                )));
+            }
+        }
+        let model = &self.model;
+        let sg = &model.subgraphs[0];
+        let mut values: Vec<Option<Value>> = vec![None; sg.tensors.len()];
+        for (&t, v) in sg.inputs.iter().zip(inputs) {
+            values[t] = Some(v);
+        }
+        for (pos, &oi) in self.order.iter().enumerate() {
+            let op = &sg.ops[oi];
+            let outs = {
+                let ins: Vec<Option<&Value>> = op
+                    .inputs
+                    .iter()
+                    .map(|i| i.and_then(|t| values[t].as_ref().or(self.consts[t].as_ref())))
+                    .collect();
+                for (k, i) in op.inputs.iter().enumerate() {
+                    if let (Some(t), None) = (i, ins[k]) {
+                        return Err(Error::Exec {
+                            node: oi,
+                            op: op.kind.name(),
+                            msg: format!("input {k} (tensor {t} {}) has no value", sg.tensors[*t].name),
+                        });
+                    }
+                }
+                let mut node = Node { op, sg, index: oi, pool: &mut self.pool };
+                (self.impls[oi].run)(&mut node, &ins)?
+            };
+            if outs.len() < op.outputs.len() {
+                return Err(Error::Exec {
+                    node: oi,
+                    op: op.kind.name(),
+                    msg: format!("produced {} outputs, expected {}", outs.len(), op.outputs.len()),
+                });
+            }
+            for (&t, v) in op.outputs.iter().zip(outs) {
+                values[t] = Some(v);
+            }
+            // Free what is dead after this node.
+            for t in op.inputs.iter().flatten() {
+                if self.last_use[*t] == Some(pos) && !sg.inputs.contains(t) {
+                    if let Some(v) = values[*t].take() {
+                        self.pool.give(v);
+                    }
+                }
+            }
+        }
+        sg.outputs
+            .iter()
+            .map(|&t| {
+                values[t]
+                    .take()
+                    .or_else(|| self.consts[t].clone())
+                    .ok_or_else(|| Error::Exec { node: 0, op: "output".into(), msg: format!("output tensor {t} was never computed") })
+            })
+            .collect()
+    }
+
+    /// Run over a leading batch: each input's first dim is `n`; runs the
+    /// model `n` times with batch 1 (when the model's batch is fixed at 1)
+    /// and stacks the outputs.
+    pub fn run_batched(&mut self, inputs: Vec<Value>) -> Result<Vec<Value>> {
+        let infos = self.inputs();
+        let batch = inputs.first().and_then(|v| v.shape.first().copied()).unwrap_or(1);
+        let needs_split = batch > 1
+            && infos.iter().zip(&inputs).all(|(i, v)| i.shape.first() == Some(&1) && v.shape.first() == Some(&batch));
+        if !needs_split {
+            return self.run(inputs);
+        }
+        let mut stacked: Vec<Vec<Value>> = Vec::new();
+        for b in 0..batch {
+            let slice: Vec<Value> = inputs.iter().map(|v| slice_batch(v, b, batch)).collect::<Result<_>>()?;
+            stacked.push(self.run(slice)?);
+        }
+        let nout = stacked[0].len();
+        (0..nout).map(|o| concat_batch(stacked.iter().map(|r| &r[o]).collect())).collect()
+    }
+}
+
+fn dims(shape: &[i32]) -> std::result::Result<Vec<usize>, String> {
+    let d: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+    match numel(&d) {
+        Some(n) if n <= (1usize << 31) => Ok(d),
+        _ => Err(format!("absurd shape {shape:?}")),
+    }
+}
+
+/// Execution order: the file's order when valid, else a topological sort;
+/// a cycle or a tensor nobody produces is an error.
+fn topo_order(sg: &Subgraph, consts: &[Option<Value>]) -> Result<Vec<usize>> {
+    let n = sg.tensors.len();
+    let mut producer: Vec<Option<usize>> = vec![None; n];
+    for (oi, op) in sg.ops.iter().enumerate() {
+        for &t in &op.outputs {
+            if let Some(prev) = producer[t] {
+                return Err(Error::InvalidModel(format!("tensor {t} is produced by both node {prev} and node {oi}")));
+            }
+            producer[t] = Some(oi);
+        }
+    }
+    let available = |t: usize| consts[t].is_some() || sg.inputs.contains(&t);
+    for (oi, op) in sg.ops.iter().enumerate() {
+        for t in op.inputs.iter().flatten() {
+            if producer[*t].is_none() && !available(*t) && !sg.tensors[*t].is_variable {
+                return Err(Error::InvalidModel(format!(
+                    "node {oi} ({}) reads tensor {t} ({}) that no node produces and is not an input or constant",
+                    op.kind.name(),
+                    sg.tensors[*t].name
+                )));
+            }
+        }
+    }
+    // Kahn's algorithm, preferring file order.
+    let mut indeg = vec![0usize; sg.ops.len()];
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); sg.ops.len()];
+    for (oi, op) in sg.ops.iter().enumerate() {
+        for t in op.inputs.iter().flatten() {
+            if let Some(p) = producer[*t] {
+                if p == oi {
+                    return Err(Error::InvalidModel(format!("node {oi} ({}) consumes its own output: cycle", op.kind.name())));
+                }
+                indeg[oi] += 1;
+                users[p].push(oi);
+            }
+        }
+    }
+    let mut ready: std::collections::BTreeSet<usize> = (0..sg.ops.len()).filter(|&i| indeg[i] == 0).collect();
+    let mut order = Vec::with_capacity(sg.ops.len());
+    while let Some(&oi) = ready.iter().next() {
+        ready.remove(&oi);
+        order.push(oi);
+        for &u in &users[oi] {
+            indeg[u] -= 1;
+            if indeg[u] == 0 {
+                ready.insert(u);
+            }
+        }
+    }
+    if order.len() != sg.ops.len() {
+        let stuck: Vec<String> = (0..sg.ops.len()).filter(|i| indeg[*i] > 0).take(5).map(|i| i.to_string()).collect();
+        return Err(Error::InvalidModel(format!("the graph has a cycle (nodes {} ...)", stuck.join(", "))));
+    }
+    Ok(order)
+}
+
+fn slice_batch(v: &Value, b: usize, batch: usize) -> Result<Value> {
+    let per = v.len() / batch;
+    let mut shape = v.shape.clone();
+    shape[0] = 1;
+    use super::Data::*;
+    let r = b * per..(b + 1) * per;
+    let data = match &v.data {
+        F32(x) => F32(x[r].to_vec()),
+        I32(x) => I32(x[r].to_vec()),
+        I64(x) => I64(x[r].to_vec()),
+        I16(x) => I16(x[r].to_vec()),
+        I8(x) => I8(x[r].to_vec()),
+        U8(x) => U8(x[r].to_vec()),
+        Bool(x) => Bool(x[r].to_vec()),
+        F16(x) => F16(x[r].to_vec()),
+    };
+    Value::new(shape, data)
+}
+
+fn concat_batch(vs: Vec<&Value>) -> Result<Value> {
+    let mut shape = vs[0].shape.clone();
+    if shape.is_empty() {
+        shape = vec![1];
+    }
+    shape[0] *= vs.len();
+    use super::Data::*;
+    macro_rules! cat {
+        ($var:ident) => {{
+            let mut out = Vec::new();
+            for v in &vs {
+                match &v.data {
+                    $var(x) => out.extend_from_slice(x),
+                    _ => return Err(Error::BadInput("outputs of different types across the batch".into())),
+                }
+            }
+            $var(out)
+        }};
+    }
+    let data = match &vs[0].data {
+        F32(_) => cat!(F32),
+        I32(_) => cat!(I32),
+        I64(_) => cat!(I64),
+        I16(_) => cat!(I16),
+        I8(_) => cat!(I8),
+        U8(_) => cat!(U8),
+        Bool(_) => cat!(Bool),
+        F16(_) => cat!(F16),
+    };
+    Value::new(shape, data)
+}

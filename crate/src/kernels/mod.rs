@@ -1,0 +1,2 @@
+//! Kernels: pure functions on slices. Each SIMD kernel has a scalar twin
+//! (its reference in tests); dispatch happens in one place.
