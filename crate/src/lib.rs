@@ -4,10 +4,17 @@
 //! `ir` -> `kernels` -> `engine` -> `passes`; `formats` at the edge;
 //! `bindings` (wasm) a thin layer on top.
 
+pub mod api;
+pub mod engine;
 pub mod error;
 pub mod formats;
-pub mod engine;
+pub mod inspect;
 pub mod ir;
 pub mod kernels;
+pub mod passes;
 
+#[cfg(target_arch = "wasm32")]
+mod bindings;
+
+pub use api::{load, save};
 pub use error::{Error, Result};

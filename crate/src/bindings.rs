@@ -1,0 +1,167 @@
+//! The wasm boundary: one handle class and a few functions. No logic here;
+//! errors become JS `Error`s with a stable `code` property.
+
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::engine::{Data, Engine, Value};
+use crate::error::Error;
+use crate::ir::Model;
+
+fn js_err(e: Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    err.set_name("ModelpressError");
+    let _ = Reflect::set(&err, &"code".into(), &e.code().into());
+    err.into()
+}
+
+fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsValue> {
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    v.serialize(&ser).map_err(|e| js_err(Error::InvalidArgument(e.to_string())))
+}
+
+/// A loaded model.
+#[wasm_bindgen]
+pub struct WasmModel {
+    model: Model,
+    bytes: Vec<u8>,
+    engine: Option<Engine>,
+}
+
+#[wasm_bindgen]
+impl WasmModel {
+    /// Parse model bytes (the caller's copy is not modified).
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<WasmModel, JsValue> {
+        let model = crate::load(bytes).map_err(js_err)?;
+        Ok(WasmModel { model, bytes: bytes.to_vec(), engine: None })
+    }
+
+    /// Everything `inspect` shows, as a plain object.
+    pub fn summary(&self) -> Result<JsValue, JsValue> {
+        to_js(&crate::inspect::summarize(&self.model, &self.bytes))
+    }
+
+    /// The model written back with no change.
+    #[wasm_bindgen(js_name = toBytes)]
+    pub fn to_bytes(&self) -> Result<Vec<u8>, JsValue> {
+        crate::save(&self.model).map_err(js_err)
+    }
+
+    /// Apply a recipe (JSON string) and return the new model's bytes.
+    pub fn optimize(&self, recipe_json: &str) -> Result<Vec<u8>, JsValue> {
+        let recipe = crate::passes::Recipe::from_json(recipe_json).map_err(js_err)?;
+        let out = crate::passes::optimize(&self.model, &recipe).map_err(js_err)?;
+        crate::save(&out).map_err(js_err)
+    }
+
+    /// Run subgraph 0. `inputs`: array of `{data: TypedArray, shape: number[]}`.
+    /// A leading batch larger than the model's batch of 1 runs once per item.
+    /// Returns `[{name, dtype, shape, data}]`.
+    pub fn run(&mut self, inputs: Array) -> Result<Array, JsValue> {
+        if self.engine.is_none() {
+            self.engine = Some(Engine::new(&self.model).map_err(js_err)?);
+        }
+        let engine = self.engine.as_mut().expect("engine was just created");
+        let mut vals = Vec::new();
+        for (i, item) in inputs.iter().enumerate() {
+            vals.push(js_to_value(&item).map_err(|m| js_err(Error::BadInput(format!("input {i}: {m}"))))?);
+        }
+        let infos = engine.outputs();
+        let outs = engine.run_batched(vals).map_err(js_err)?;
+        let arr = Array::new();
+        for (o, info) in outs.into_iter().zip(infos) {
+            let obj = Object::new();
+            let _ = Reflect::set(&obj, &"name".into(), &info.name.into());
+            let _ = Reflect::set(&obj, &"dtype".into(), &o.dtype().name().into());
+            let shape: Array = o.shape.iter().map(|&d| JsValue::from(d as f64)).collect();
+            let _ = Reflect::set(&obj, &"shape".into(), &shape);
+            let _ = Reflect::set(&obj, &"data".into(), &data_to_js(&o.data));
+            arr.push(&obj);
+        }
+        Ok(arr)
+    }
+
+    /// Input descriptions `[{name, shape, dtype}]` (-1 for dynamic dims).
+    #[wasm_bindgen(js_name = inputInfo)]
+    pub fn input_info(&self) -> Result<JsValue, JsValue> {
+        let sg = &self.model.subgraphs[0];
+        let v: Vec<serde_json::Value> = sg
+            .inputs
+            .iter()
+            .map(|&t| {
+                let t = &sg.tensors[t];
+                let shape = t.shape_signature.clone().filter(|s| s.len() == t.shape.len()).unwrap_or(t.shape.clone());
+                serde_json::json!({"name": t.name, "shape": shape, "dtype": t.dtype.name()})
+            })
+            .collect();
+        to_js(&v)
+    }
+}
+
+fn js_to_value(item: &JsValue) -> Result<Value, String> {
+    let data = Reflect::get(item, &"data".into()).map_err(|_| "missing data".to_string())?;
+    let shape = Reflect::get(item, &"shape".into()).map_err(|_| "missing shape".to_string())?;
+    let shape: Vec<usize> = Array::from(&shape)
+        .iter()
+        .map(|d| d.as_f64().filter(|x| *x >= 0.0 && x.fract() == 0.0).map(|x| x as usize))
+        .collect::<Option<_>>()
+        .ok_or("shape must be an array of non-negative integers")?;
+    let d = if let Some(a) = data.dyn_ref::<js_sys::Float32Array>() {
+        Data::F32(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::Int32Array>() {
+        Data::I32(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::Int8Array>() {
+        Data::I8(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::Uint8Array>() {
+        Data::U8(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::Int16Array>() {
+        Data::I16(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::BigInt64Array>() {
+        Data::I64(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::Uint16Array>() {
+        Data::F16(a.to_vec())
+    } else {
+        return Err("data must be a Float32Array, Int32Array, Int8Array, Uint8Array, Int16Array or BigInt64Array".into());
+    };
+    Value::new(shape, d).map_err(|e| e.to_string())
+}
+
+fn data_to_js(d: &Data) -> JsValue {
+    match d {
+        Data::F32(v) => js_sys::Float32Array::from(v.as_slice()).into(),
+        Data::I32(v) => js_sys::Int32Array::from(v.as_slice()).into(),
+        Data::I64(v) => js_sys::BigInt64Array::from(v.as_slice()).into(),
+        Data::I16(v) => js_sys::Int16Array::from(v.as_slice()).into(),
+        Data::I8(v) => js_sys::Int8Array::from(v.as_slice()).into(),
+        Data::U8(v) => js_sys::Uint8Array::from(v.as_slice()).into(),
+        Data::Bool(v) => {
+            let b: Vec<u8> = v.iter().map(|&x| x as u8).collect();
+            js_sys::Uint8Array::from(b.as_slice()).into()
+        }
+        Data::F16(v) => js_sys::Uint16Array::from(v.as_slice()).into(),
+    }
+}
+
+/// Library version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// Which instruction set this wasm build was compiled for.
+#[wasm_bindgen(js_name = buildInfo)]
+pub fn build_info() -> JsValue {
+    let build = if cfg!(target_feature = "relaxed-simd") {
+        "relaxed-simd"
+    } else if cfg!(target_feature = "simd128") {
+        "simd128"
+    } else {
+        "scalar"
+    };
+    let obj = Object::new();
+    let _ = Reflect::set(&obj, &"build".into(), &build.into());
+    let _ = Reflect::set(&obj, &"version".into(), &version().into());
+    obj.into()
+}
