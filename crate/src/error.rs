@@ -44,7 +44,3 @@ impl Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Shorthand for an `InvalidModel` error.
-pub(crate) fn invalid<T>(msg: impl Into<String>) -> Result<T> {
-    Err(Error::InvalidModel(msg.into()))
-}

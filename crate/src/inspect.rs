@@ -134,7 +134,8 @@ pub fn summarize(model: &Model, bytes: &[u8]) -> Summary {
     for sg in &model.subgraphs {
         for t in &sg.tensors {
             if is_const(model, t) {
-                *weight_dtypes.entry(t.dtype.name().to_string()).or_insert(0) += t.num_elements();
+                let e = weight_dtypes.entry(t.dtype.name().to_string()).or_insert(0usize);
+                *e = e.saturating_add(t.num_elements());
                 *weight_bytes.entry(t.dtype.name().to_string()).or_insert(0) += model.buffers[t.buffer].data.len();
             }
         }
@@ -161,7 +162,7 @@ pub fn summarize(model: &Model, bytes: &[u8]) -> Summary {
                 inputs: op.inputs.iter().map(|t| t.map(|x| x as i64).unwrap_or(-1)).collect(),
                 outputs: op.outputs.clone(),
                 weight,
-                params: consts.iter().map(|t| t.num_elements()).sum(),
+                params: consts.iter().fold(0usize, |a, t| a.saturating_add(t.num_elements())),
             }
         })
         .collect();

@@ -121,8 +121,9 @@ impl Tensor {
         }
     }
     /// Number of elements of the (dense) shape; negative dims count as 1.
+    /// Saturates instead of overflowing on absurd shapes.
     pub fn num_elements(&self) -> usize {
-        self.shape.iter().map(|&d| d.max(1) as usize).product()
+        self.shape.iter().fold(1usize, |a, &d| a.saturating_mul(d.max(1) as usize))
     }
 }
 
@@ -272,11 +273,11 @@ impl Model {
     }
     /// Total number of elements held in constant tensors of all subgraphs.
     pub fn parameter_count(&self) -> usize {
-        let mut n = 0;
+        let mut n: usize = 0;
         for sg in &self.subgraphs {
             for t in &sg.tensors {
                 if t.buffer != 0 && self.buffers.get(t.buffer).is_some_and(|b| !b.data.is_empty()) {
-                    n += t.num_elements();
+                    n = n.saturating_add(t.num_elements());
                 }
             }
         }

@@ -1,2 +1,4 @@
 //! Kernels: pure functions on slices. Each SIMD kernel has a scalar twin
 //! (its reference in tests); dispatch happens in one place.
+pub mod conv;
+pub mod gemm;
