@@ -1,4 +1,5 @@
 //! File formats at the edge: bytes <-> `ir::Model`.
 
 pub mod detect;
+pub mod npy;
 pub mod tflite;
