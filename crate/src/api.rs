@@ -17,3 +17,9 @@ pub fn load(bytes: &[u8]) -> Result<Model> {
 pub fn save(model: &Model) -> Result<Vec<u8>> {
     tflite::write(model)
 }
+
+/// Apply a recipe and write the result (the original model is untouched).
+pub fn optimize_to_bytes(model: &Model, recipe: &crate::passes::Recipe) -> Result<Vec<u8>> {
+    let out = crate::passes::optimize(model, recipe)?;
+    tflite::write_with(&out, tflite::WriteOptions { external_buffers: recipe.external_buffers })
+}

@@ -132,3 +132,13 @@ fn garbage_and_wrong_formats_name_the_problem() {
     b[4..8].copy_from_slice(b"TFL3");
     assert!(modelpress::load(&b).is_err());
 }
+
+#[test]
+fn external_buffer_layout_round_trips() {
+    for (name, bytes) in fixtures() {
+        let m = modelpress::load(&bytes).unwrap();
+        let ext = tflite::write_with(&m, tflite::WriteOptions { external_buffers: true }).unwrap();
+        let back = tflite::read(&ext).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(tflite::write(&back).unwrap() == tflite::write(&m).unwrap(), "{name}: external layout changed the model");
+    }
+}

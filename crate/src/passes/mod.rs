@@ -19,6 +19,11 @@ pub struct Recipe {
     /// Free-form name of the recipe (used in output file names).
     #[serde(default)]
     pub name: Option<String>,
+    /// Store constant data after the flatbuffer, referenced by offset/size
+    /// (the schema-3c layout the converter uses for models over 2 GB; it is
+    /// chosen automatically for very large models).
+    #[serde(default)]
+    pub external_buffers: bool,
 }
 
 impl Recipe {
