@@ -78,7 +78,8 @@ pub enum DimMetadata {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sparsity {
     pub traversal_order: Vec<i32>,
-    pub block_map: Vec<i32>,
+    /// Block dimension -> dense dimension (None when not block-sparse).
+    pub block_map: Option<Vec<i32>>,
     pub dim_metadata: Vec<DimMetadata>,
 }
 

@@ -237,7 +237,7 @@ fn read_sparsity(s: &Table, w: &str) -> Result<Sparsity> {
     }
     Ok(Sparsity {
         traversal_order: s.scalars::<i32>(0, w)?.unwrap_or_default(),
-        block_map: s.scalars::<i32>(1, w)?.unwrap_or_default(),
+        block_map: s.scalars::<i32>(1, w)?,
         dim_metadata,
     })
 }

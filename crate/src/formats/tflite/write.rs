@@ -256,7 +256,7 @@ impl<'b> Writer<'b> {
             dims.push(o);
         }
         let trav = self.fbb.create_vector(&sp.traversal_order);
-        let bmap = (!sp.block_map.is_empty()).then(|| self.fbb.create_vector(&sp.block_map));
+        let bmap = sp.block_map.as_ref().map(|b| self.fbb.create_vector(b));
         let dims = self.fbb.create_vector(&dims);
         let s = self.fbb.start_table();
         self.fbb.push_slot_always(slot(0), trav);
