@@ -144,6 +144,12 @@ def main() -> int:
     manifest = json.loads((MODELS / "manifest.json").read_text())
     entries = {e["file"]: e for e in manifest["models"]}
     files = sorted(p for p in MODELS.glob("*.tflite"))
+    # Extra directories (e.g. the shared reference models) can be given as
+    # arguments; their models are all run in LiteRT with random inputs.
+    for d in sys.argv[1:]:
+        for p in sorted(Path(d).glob("*.tflite")):
+            files.append(p)
+            entries[p.name] = {"litert_runnable": True}
     assert files, "no fixtures"
     failures, ran_litert = [], 0
     with tempfile.TemporaryDirectory() as tmp:

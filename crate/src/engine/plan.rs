@@ -117,6 +117,17 @@ impl Engine {
 
     /// Run once. Inputs in the order of the subgraph's inputs.
     pub fn run(&mut self, inputs: Vec<Value>) -> Result<Vec<Value>> {
+        self.run_observed(inputs, &mut |_, _| {})
+    }
+
+    /// Run once, calling `observe(tensor, value)` for every tensor a node
+    /// produces (and for the graph inputs), e.g. to collect calibration
+    /// statistics. Values are seen before their storage is reused.
+    pub fn run_observed(
+        &mut self,
+        inputs: Vec<Value>,
+        observe: &mut dyn FnMut(TensorId, &Value),
+    ) -> Result<Vec<Value>> {
         let infos = self.inputs();
         if inputs.len() != infos.len() {
             return Err(Error::BadInput(format!("model has {} inputs, got {}", infos.len(), inputs.len())));
@@ -143,6 +154,7 @@ impl Engine {
         let sg = &model.subgraphs[0];
         let mut values: Vec<Option<Value>> = vec![None; sg.tensors.len()];
         for (&t, v) in sg.inputs.iter().zip(inputs) {
+            observe(t, &v);
             values[t] = Some(v);
         }
         for (pos, &oi) in self.order.iter().enumerate() {
@@ -173,6 +185,7 @@ impl Engine {
                 });
             }
             for (&t, v) in op.outputs.iter().zip(outs) {
+                observe(t, &v);
                 values[t] = Some(v);
             }
             // Free what is dead after this node.
