@@ -19,7 +19,11 @@ pub fn save(model: &Model) -> Result<Vec<u8>> {
 }
 
 /// Apply a recipe and write the result (the original model is untouched).
-pub fn optimize_to_bytes(model: &Model, recipe: &crate::passes::Recipe) -> Result<Vec<u8>> {
-    let out = crate::passes::optimize(model, recipe)?;
+pub fn optimize_to_bytes(
+    model: &Model,
+    recipe: &crate::passes::Recipe,
+    ctx: &mut crate::passes::Context,
+) -> Result<Vec<u8>> {
+    let out = crate::passes::optimize(model, recipe, ctx)?;
     tflite::write_with(&out, tflite::WriteOptions { external_buffers: recipe.external_buffers })
 }

@@ -52,7 +52,7 @@ impl WasmModel {
     /// Apply a recipe (JSON string) and return the new model's bytes.
     pub fn optimize(&self, recipe_json: &str) -> Result<Vec<u8>, JsValue> {
         let recipe = crate::passes::Recipe::from_json(recipe_json).map_err(js_err)?;
-        crate::api::optimize_to_bytes(&self.model, &recipe).map_err(js_err)
+        crate::api::optimize_to_bytes(&self.model, &recipe, &mut crate::passes::Context::none()).map_err(js_err)
     }
 
     /// Run subgraph 0. `inputs`: array of `{data: TypedArray, shape: number[]}`.

@@ -7,6 +7,7 @@
 //! data so it survives a round trip.
 
 mod attrs;
+mod edit;
 mod dtype;
 mod ops;
 

@@ -1,15 +1,35 @@
-//! Named transforms of a model (quantize, prune, cluster come here), and
+//! Named transforms of a model (quantize now; prune and cluster next), and
 //! the recipe that chains them.
+
+pub mod quantize;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::Value;
 use crate::error::{Error, Result};
 use crate::ir::Model;
+
+use quantize::{QuantMode, QuantizeConfig};
+
+/// What transforms may use besides the model: calibration samples and a
+/// progress callback.
+pub struct Context<'a> {
+    /// Calibration samples: each is one set of model inputs.
+    pub calibration: Vec<Vec<Value>>,
+    /// Called with (phase, fraction done).
+    pub progress: &'a mut dyn FnMut(&str, f32),
+}
+
+impl Context<'_> {
+    pub fn none() -> Context<'static> {
+        Context { calibration: Vec::new(), progress: Box::leak(Box::new(|_: &str, _: f32| {})) }
+    }
+}
 
 /// A transform of the model.
 pub trait Transform {
     fn name(&self) -> &'static str;
-    fn apply(&self, model: &mut Model) -> Result<()>;
+    fn apply(&self, model: &mut Model, ctx: &mut Context) -> Result<()>;
 }
 
 /// What to do to a model. An empty recipe is the identity transform.
@@ -24,6 +44,9 @@ pub struct Recipe {
     /// chosen automatically for very large models).
     #[serde(default)]
     pub external_buffers: bool,
+    /// Post-training quantization.
+    #[serde(default)]
+    pub quantize: Option<QuantizeConfig>,
 }
 
 impl Recipe {
@@ -32,15 +55,45 @@ impl Recipe {
         serde_json::from_str(s).map_err(|e| Error::InvalidArgument(format!("recipe: {e}")))
     }
     pub fn transforms(&self) -> Vec<Box<dyn Transform>> {
-        Vec::new()
+        let mut v: Vec<Box<dyn Transform>> = Vec::new();
+        if let Some(q) = &self.quantize {
+            v.push(Box::new(Quantize(q.clone())));
+        }
+        v
+    }
+}
+
+/// The quantization transform.
+pub struct Quantize(pub QuantizeConfig);
+
+impl Transform for Quantize {
+    fn name(&self) -> &'static str {
+        "quantize"
+    }
+    fn apply(&self, model: &mut Model, ctx: &mut Context) -> Result<()> {
+        quantize::check_not_quantized(model, self.0.mode)?;
+        (ctx.progress)("quantize", 0.0);
+        match self.0.mode {
+            QuantMode::Float16 => {
+                quantize::quantize_float16(model, &self.0)?;
+            }
+            QuantMode::Dynamic => {
+                quantize::quantize_dynamic(model, &self.0)?;
+            }
+            QuantMode::Int8 | QuantMode::Int16x8 => {
+                return Err(Error::Unsupported("full-integer quantization is not implemented yet".into()));
+            }
+        }
+        (ctx.progress)("quantize", 1.0);
+        Ok(())
     }
 }
 
 /// Apply a recipe to a copy of the model; the input is never changed.
-pub fn optimize(model: &Model, recipe: &Recipe) -> Result<Model> {
+pub fn optimize(model: &Model, recipe: &Recipe, ctx: &mut Context) -> Result<Model> {
     let mut out = model.clone();
     for t in recipe.transforms() {
-        t.apply(&mut out)?;
+        t.apply(&mut out, ctx)?;
     }
     Ok(out)
 }

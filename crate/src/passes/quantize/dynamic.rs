@@ -1,0 +1,78 @@
+//! Dynamic-range quantization: constant weights of the ops LiteRT runs with
+//! hybrid kernels become int8 (symmetric, per channel where the kernel
+//! allows); activations stay float and are quantized on the fly at run time.
+
+use super::weights::quantize_symmetric;
+use super::QuantizeConfig;
+use crate::error::Result;
+use crate::ir::{AttrValue, BuiltinOp, DType, Model, Op, OpKind, QuantParams, Tensor};
+
+/// (weight input slot, per-channel axis) of ops with hybrid kernels.
+fn hybrid_weight(op: BuiltinOp) -> Option<(usize, Option<usize>)> {
+    Some(match op {
+        BuiltinOp::CONV_2D => (1, Some(0)),
+        BuiltinOp::DEPTHWISE_CONV_2D => (1, Some(3)),
+        BuiltinOp::FULLY_CONNECTED => (1, Some(0)),
+        BuiltinOp::TRANSPOSE_CONV => (1, None),
+        BuiltinOp::BATCH_MATMUL => (1, None),
+        BuiltinOp::EMBEDDING_LOOKUP => (1, None),
+        _ => return None,
+    })
+}
+
+/// Quantize weights to int8. Returns how many tensors changed.
+pub fn quantize_dynamic(model: &mut Model, cfg: &QuantizeConfig) -> Result<usize> {
+    let mut changed = 0;
+    for si in 0..model.subgraphs.len() {
+        for oi in 0..model.subgraphs[si].ops.len() {
+            let (kind, skip) = {
+                let sg = &model.subgraphs[si];
+                (sg.ops[oi].kind.clone(), cfg.skips(sg, &sg.ops[oi]))
+            };
+            let OpKind::Builtin(b) = kind else { continue };
+            let Some((slot, axis)) = hybrid_weight(b) else { continue };
+            if skip {
+                continue;
+            }
+            let Some(w) = model.subgraphs[si].ops[oi].input(slot) else { continue };
+            let Some(data) = model.constant_f32(si, w) else { continue };
+            if data.len() < cfg.min_elements {
+                continue;
+            }
+            let axis = if cfg.per_channel { axis } else { None };
+            let shape: Vec<usize> = model.subgraphs[si].tensors[w].shape.iter().map(|&d| d.max(1) as usize).collect();
+            let q = quantize_symmetric(&data, &shape, axis, 127);
+            let bytes: Vec<u8> = q.values.iter().map(|&v| v as i8 as u8).collect();
+            let buf = model.add_buffer(bytes);
+            let sg = &mut model.subgraphs[si];
+            let shared = sg.consumers(w).len() > 1;
+            let orig = &sg.tensors[w];
+            let mut t = Tensor::new(orig.name.clone(), DType::I8, orig.shape.clone());
+            t.shape_signature = orig.shape_signature.clone();
+            t.has_rank = orig.has_rank;
+            t.buffer = buf;
+            t.quant = Some(QuantParams {
+                scale: q.scales.clone(),
+                zero_point: vec![0; q.scales.len()],
+                quantized_dimension: axis.unwrap_or(0) as i32,
+                ..Default::default()
+            });
+            if shared {
+                // Other readers keep the float tensor.
+                let nt = sg.add_tensor(t);
+                sg.ops[oi].inputs[slot] = Some(nt);
+            } else {
+                sg.tensors[w] = t;
+            }
+            let op: &mut Op = &mut sg.ops[oi];
+            if b == BuiltinOp::FULLY_CONNECTED || b == BuiltinOp::BATCH_MATMUL {
+                if let Some(o) = op.options.as_mut() {
+                    o.attrs.insert("asymmetric_quantize_inputs".into(), AttrValue::Bool(true));
+                }
+            }
+            changed += 1;
+        }
+    }
+    model.compact_buffers();
+    Ok(changed)
+}
