@@ -112,3 +112,55 @@ impl Model {
         }
     }
 }
+
+impl Model {
+    /// Remove tensors of subgraph `si` that no op, graph input/output or
+    /// signature references, renumbering all references.
+    pub fn prune_tensors(&mut self, si: usize) {
+        let sg = &self.subgraphs[si];
+        let mut used = vec![false; sg.tensors.len()];
+        for op in &sg.ops {
+            for &t in op.inputs.iter().flatten().chain(&op.outputs).chain(&op.intermediates) {
+                used[t] = true;
+            }
+        }
+        for &t in sg.inputs.iter().chain(&sg.outputs) {
+            used[t] = true;
+        }
+        for sd in self.signature_defs.iter().filter(|s| s.subgraph == si) {
+            for st in sd.inputs.iter().chain(&sd.outputs) {
+                used[st.tensor] = true;
+            }
+        }
+        if used.iter().all(|&u| u) {
+            return;
+        }
+        let mut map = vec![usize::MAX; used.len()];
+        let sg = &mut self.subgraphs[si];
+        let mut kept = Vec::new();
+        for (i, t) in std::mem::take(&mut sg.tensors).into_iter().enumerate() {
+            if used[i] {
+                map[i] = kept.len();
+                kept.push(t);
+            }
+        }
+        sg.tensors = kept;
+        for op in &mut sg.ops {
+            for t in op.inputs.iter_mut().flatten() {
+                *t = map[*t];
+            }
+            for t in op.outputs.iter_mut().chain(op.intermediates.iter_mut()) {
+                *t = map[*t];
+            }
+        }
+        for t in sg.inputs.iter_mut().chain(sg.outputs.iter_mut()) {
+            *t = map[*t];
+        }
+        for sd in self.signature_defs.iter_mut().filter(|s| s.subgraph == si) {
+            for st in sd.inputs.iter_mut().chain(sd.outputs.iter_mut()) {
+                st.tensor = map[st.tensor];
+            }
+        }
+        self.compact_buffers();
+    }
+}

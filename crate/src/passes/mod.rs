@@ -1,6 +1,7 @@
 //! Named transforms of a model (quantize now; prune and cluster next), and
 //! the recipe that chains them.
 
+pub mod calibrate;
 pub mod quantize;
 
 use serde::{Deserialize, Serialize};
@@ -81,7 +82,14 @@ impl Transform for Quantize {
                 quantize::quantize_dynamic(model, &self.0)?;
             }
             QuantMode::Int8 | QuantMode::Int16x8 => {
-                return Err(Error::Unsupported("full-integer quantization is not implemented yet".into()));
+                let cal = &self.0.calibration;
+                let stats = calibrate::calibrate(model, &ctx.calibration, cal, ctx.progress)?;
+                let act = if self.0.mode == QuantMode::Int8 {
+                    quantize::integer::Act::Int8
+                } else {
+                    quantize::integer::Act::Int16
+                };
+                quantize::integer::quantize_integer(model, &self.0, &stats, cal, act)?;
             }
         }
         (ctx.progress)("quantize", 1.0);

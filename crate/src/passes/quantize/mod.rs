@@ -3,6 +3,7 @@
 
 mod dynamic;
 mod float16;
+pub mod integer;
 pub mod weights;
 
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,9 @@ pub struct QuantizeConfig {
     /// Per-channel weights where the op allows it.
     #[serde(default = "yes")]
     pub per_channel: bool,
+    /// How activation ranges are chosen from calibration data.
+    #[serde(default)]
+    pub calibration: crate::passes::calibrate::CalibConfig,
 }
 
 fn default_min_elements() -> usize {
@@ -71,6 +75,7 @@ impl QuantizeConfig {
             skip: Vec::new(),
             min_elements: default_min_elements(),
             per_channel: true,
+            calibration: Default::default(),
         }
     }
 

@@ -1,0 +1,38 @@
+//! Development tool: the optimize pipeline natively (the product CLI is
+//! `bin/modelpress.mjs` on the wasm build).
+//! `cargo run --release --example optimize_native -- IN OUT RECIPE.json [CALIB.npy]`
+
+use modelpress::engine::Value;
+use modelpress::formats::npy;
+use modelpress::passes::{Context, Recipe};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 4 {
+        eprintln!("usage: optimize_native IN OUT RECIPE.json [CALIB.npy]");
+        std::process::exit(2);
+    }
+    let model = modelpress::load(&std::fs::read(&args[1]).unwrap()).unwrap();
+    let recipe = Recipe::from_json(&std::fs::read_to_string(&args[3]).unwrap()).unwrap();
+    let mut calibration = Vec::new();
+    if let Some(p) = args.get(4) {
+        let v = npy::read(&std::fs::read(p).unwrap()).unwrap();
+        let n = v.shape[0];
+        let per = v.len() / n;
+        let x = v.as_f32().unwrap();
+        for i in 0..n {
+            let mut shape = v.shape.clone();
+            shape[0] = 1;
+            calibration.push(vec![Value::f32(shape, x[i * per..(i + 1) * per].to_vec()).unwrap()]);
+        }
+    }
+    let mut progress = |p: &str, f: f32| eprint!("\r{p} {:.0}%   ", f * 100.0);
+    let mut ctx = Context { calibration, progress: &mut progress };
+    let t = std::time::Instant::now();
+    let out = modelpress::api::optimize_to_bytes(&model, &recipe, &mut ctx).unwrap_or_else(|e| {
+        eprintln!("\nerror: {e}");
+        std::process::exit(1)
+    });
+    eprintln!("\n{} bytes in {:?}", out.len(), t.elapsed());
+    std::fs::write(&args[2], out).unwrap();
+}
