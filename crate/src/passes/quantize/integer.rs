@@ -279,6 +279,8 @@ pub fn quantize_integer(
             // Inputs.
             let out_p = op.outputs.first().and_then(|o| params.get(o).copied());
             let mut in_scale = 1.0f32;
+            // The activation input whose scale the bias scale is built on.
+            let act_slot = if b == BuiltinOp::TRANSPOSE_CONV { 2 } else { 0 };
             for k in 0..op.inputs.len() {
                 let Some(t) = op.inputs[k] else { continue };
                 let is_weight = wslots.is_some_and(|(w, _, bias)| k == w || Some(k) == bias);
@@ -305,7 +307,7 @@ pub fn quantize_integer(
                     let id = sg.add_tensor(nt);
                     is_int.push(true);
                     op.inputs[k] = Some(id);
-                    if k == 0 {
+                    if k == act_slot {
                         in_scale = s;
                     }
                     continue;
@@ -351,7 +353,7 @@ pub fn quantize_integer(
                     }
                     _ => int_t,
                 };
-                if k == 0 {
+                if k == act_slot {
                     in_scale = sg.tensors[int_t].quant.as_ref().map(|q| q.scale[0]).unwrap_or(1.0);
                 }
                 op.inputs[k] = Some(int_t);
