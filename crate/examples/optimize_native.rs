@@ -27,12 +27,14 @@ fn main() {
         }
     }
     let mut progress = |p: &str, f: f32| eprint!("\r{p} {:.0}%   ", f * 100.0);
-    let mut ctx = Context { calibration, progress: &mut progress };
+    let mut ctx = Context::new(calibration, &mut progress);
     let t = std::time::Instant::now();
-    let out = modelpress::api::optimize_to_bytes(&model, &recipe, &mut ctx).unwrap_or_else(|e| {
+    let bytes = std::fs::read(&args[1]).unwrap();
+    let (out, report) = modelpress::api::optimize_with_report(&model, &bytes, &recipe, &mut ctx).unwrap_or_else(|e| {
         eprintln!("\nerror: {e}");
         std::process::exit(1)
     });
     eprintln!("\n{} bytes in {:?}", out.len(), t.elapsed());
     std::fs::write(&args[2], out).unwrap();
+    std::fs::write(format!("{}.report.json", &args[2]), serde_json::to_string_pretty(&report).unwrap()).unwrap();
 }

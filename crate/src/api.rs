@@ -27,3 +27,27 @@ pub fn optimize_to_bytes(
     let out = crate::passes::optimize(model, recipe, ctx)?;
     tflite::write_with(&out, tflite::WriteOptions { external_buffers: recipe.external_buffers })
 }
+
+/// Apply a recipe, write the result and build the report (sizes, per-layer
+/// table, fidelity on up to 32 of the calibration samples).
+pub fn optimize_with_report(
+    model: &Model,
+    model_bytes: &[u8],
+    recipe: &crate::passes::Recipe,
+    ctx: &mut crate::passes::Context,
+) -> Result<(Vec<u8>, crate::passes::report::Report)> {
+    let now = crate::clock::now_ms();
+    let out = crate::passes::optimize(model, recipe, ctx)?;
+    let t_opt = crate::clock::now_ms() - now;
+    let bytes = tflite::write_with(&out, tflite::WriteOptions { external_buffers: recipe.external_buffers })?;
+    let t_write = crate::clock::now_ms() - now - t_opt;
+    (ctx.progress)("report", 0.0);
+    let mut report = crate::passes::report::build(model, model_bytes, &out, &bytes, &ctx.calibration, 32)?;
+    (ctx.progress)("report", 1.0);
+    report.float_ops = std::mem::take(&mut ctx.float_ops);
+    report.warnings.extend(std::mem::take(&mut ctx.warnings));
+    report.phases_ms.insert("optimize".into(), t_opt);
+    report.phases_ms.insert("write".into(), t_write);
+    report.phases_ms.insert("report".into(), crate::clock::now_ms() - now - t_opt - t_write);
+    Ok((bytes, report))
+}

@@ -5,6 +5,7 @@
 //! `bindings` (wasm) a thin layer on top.
 
 pub mod api;
+mod clock;
 pub mod engine;
 pub mod error;
 pub mod formats;

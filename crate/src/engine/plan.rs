@@ -128,6 +128,17 @@ impl Engine {
         inputs: Vec<Value>,
         observe: &mut dyn FnMut(TensorId, &Value),
     ) -> Result<Vec<Value>> {
+        self.run_hooked(inputs, &mut |t, v| observe(t, v))
+    }
+
+    /// Run once, letting `hook(tensor, value)` see and change every value a
+    /// node produces (and the graph inputs) before later nodes read it, e.g.
+    /// to simulate quantization (fake-quant).
+    pub fn run_hooked(
+        &mut self,
+        inputs: Vec<Value>,
+        observe: &mut dyn FnMut(TensorId, &mut Value),
+    ) -> Result<Vec<Value>> {
         let infos = self.inputs();
         if inputs.len() != infos.len() {
             return Err(Error::BadInput(format!("model has {} inputs, got {}", infos.len(), inputs.len())));
@@ -153,8 +164,8 @@ impl Engine {
         let model = &self.model;
         let sg = &model.subgraphs[0];
         let mut values: Vec<Option<Value>> = vec![None; sg.tensors.len()];
-        for (&t, v) in sg.inputs.iter().zip(inputs) {
-            observe(t, &v);
+        for (&t, mut v) in sg.inputs.iter().zip(inputs) {
+            observe(t, &mut v);
             values[t] = Some(v);
         }
         for (pos, &oi) in self.order.iter().enumerate() {
@@ -184,8 +195,8 @@ impl Engine {
                     msg: format!("produced {} outputs, expected {}", outs.len(), op.outputs.len()),
                 });
             }
-            for (&t, v) in op.outputs.iter().zip(outs) {
-                observe(t, &v);
+            for (&t, mut v) in op.outputs.iter().zip(outs) {
+                observe(t, &mut v);
                 values[t] = Some(v);
             }
             // Free what is dead after this node.

@@ -129,12 +129,12 @@ impl Window {
     /// Input row index for output row `o` and tap `k`, if inside the input.
     #[inline]
     fn iy(&self, o: usize, k: usize) -> Option<usize> {
-        let y = (o * self.sh + k * self.dh) as i64 - self.pad_t as i64;
+        let y = o as i64 * self.sh as i64 + k as i64 * self.dh as i64 - self.pad_t as i64;
         (y >= 0 && (y as usize) < self.h).then_some(y as usize)
     }
     #[inline]
     fn ix(&self, o: usize, k: usize) -> Option<usize> {
-        let x = (o * self.sw + k * self.dw) as i64 - self.pad_l as i64;
+        let x = o as i64 * self.sw as i64 + k as i64 * self.dw as i64 - self.pad_l as i64;
         (x >= 0 && (x as usize) < self.w).then_some(x as usize)
     }
 }
@@ -364,12 +364,12 @@ pub fn transpose_conv2d(
             let iy = (p / win.w) % win.h;
             let b = p / (win.w * win.h);
             for ky in 0..win.kh {
-                let y = (iy * win.sh + ky) as i64 - win.pad_t as i64;
+                let y = iy as i64 * win.sh as i64 + ky as i64 - win.pad_t as i64;
                 if y < 0 || y as usize >= out_h {
                     continue;
                 }
                 for kx in 0..win.kw {
-                    let x = (ix * win.sw + kx) as i64 - win.pad_l as i64;
+                    let x = ix as i64 * win.sw as i64 + kx as i64 - win.pad_l as i64;
                     if x < 0 || x as usize >= out_w {
                         continue;
                     }

@@ -2,3 +2,4 @@
 //! (its reference in tests); dispatch happens in one place.
 pub mod conv;
 pub mod gemm;
+pub mod elementwise;

@@ -3,6 +3,7 @@
 
 pub mod calibrate;
 pub mod quantize;
+pub mod report;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,11 +20,20 @@ pub struct Context<'a> {
     pub calibration: Vec<Vec<Value>>,
     /// Called with (phase, fraction done).
     pub progress: &'a mut dyn FnMut(&str, f32),
+    /// Filled by transforms: ops left float, with the reason.
+    pub float_ops: Vec<String>,
+    /// Filled by transforms: notes for the report.
+    pub warnings: Vec<String>,
 }
 
-impl Context<'_> {
+fn no_progress(_: &str, _: f32) {}
+
+impl<'a> Context<'a> {
+    pub fn new(calibration: Vec<Vec<Value>>, progress: &'a mut dyn FnMut(&str, f32)) -> Self {
+        Context { calibration, progress, float_ops: Vec::new(), warnings: Vec::new() }
+    }
     pub fn none() -> Context<'static> {
-        Context { calibration: Vec::new(), progress: Box::leak(Box::new(|_: &str, _: f32| {})) }
+        Context::new(Vec::new(), Box::leak(Box::new(no_progress)))
     }
 }
 
@@ -89,7 +99,8 @@ impl Transform for Quantize {
                 } else {
                     quantize::integer::Act::Int16
                 };
-                quantize::integer::quantize_integer(model, &self.0, &stats, cal, act)?;
+                let summary = quantize::integer::quantize_integer(model, &self.0, &stats, cal, act)?;
+                ctx.float_ops.extend(summary.float_ops);
             }
         }
         (ctx.progress)("quantize", 1.0);

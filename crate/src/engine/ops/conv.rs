@@ -376,6 +376,9 @@ fn batch_matmul(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     let mut shape = ob.clone();
     shape.extend([m, nn]);
     let mut out = alloc(node, &shape)?;
+    if out.is_empty() {
+        return Ok(vec![Value::f32(shape, out)?]);
+    }
     let nb = numel(&ob).unwrap_or(0);
     let mut idx = vec![0usize; rank];
     let mut at = Vec::new(); // transposed lhs when adj_x
