@@ -55,6 +55,44 @@ impl WasmModel {
         crate::api::optimize_to_bytes(&self.model, &recipe, &mut crate::passes::Context::none()).map_err(js_err)
     }
 
+    /// Apply a recipe with calibration samples (array of input sets, each an
+    /// array of `{data, shape}`) and an optional `progress(phase, fraction)`
+    /// callback. Returns `{bytes: Uint8Array, report: object}`.
+    #[wasm_bindgen(js_name = optimizeWithReport)]
+    pub fn optimize_with_report(
+        &self,
+        recipe_json: &str,
+        calibration: Option<Array>,
+        progress: Option<js_sys::Function>,
+    ) -> Result<JsValue, JsValue> {
+        let recipe = crate::passes::Recipe::from_json(recipe_json).map_err(js_err)?;
+        let mut samples = Vec::new();
+        if let Some(cal) = calibration {
+            for (s, set) in cal.iter().enumerate() {
+                let set = Array::from(&set);
+                let mut vals = Vec::new();
+                for (i, item) in set.iter().enumerate() {
+                    vals.push(js_to_value(&item).map_err(|m| {
+                        js_err(Error::BadInput(format!("calibration sample {s} input {i}: {m}")))
+                    })?);
+                }
+                samples.push(vals);
+            }
+        }
+        let mut cb = |phase: &str, f: f32| {
+            if let Some(p) = &progress {
+                let _ = p.call2(&JsValue::NULL, &phase.into(), &JsValue::from(f as f64));
+            }
+        };
+        let mut ctx = crate::passes::Context::new(samples, &mut cb);
+        let (bytes, report) =
+            crate::api::optimize_with_report(&self.model, &self.bytes, &recipe, &mut ctx).map_err(js_err)?;
+        let obj = Object::new();
+        let _ = Reflect::set(&obj, &"bytes".into(), &js_sys::Uint8Array::from(bytes.as_slice()));
+        let _ = Reflect::set(&obj, &"report".into(), &to_js(&report)?);
+        Ok(obj.into())
+    }
+
     /// Run subgraph 0. `inputs`: array of `{data: TypedArray, shape: number[]}`.
     /// A leading batch larger than the model's batch of 1 runs once per item.
     /// Returns `[{name, dtype, shape, data}]`.
