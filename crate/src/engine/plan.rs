@@ -356,3 +356,34 @@ fn concat_batch(vs: Vec<&Value>) -> Result<Value> {
     };
     Value::new(shape, data)
 }
+
+/// Evaluate one op of subgraph `si` whose inputs are all constants (e.g. a
+/// DEQUANTIZE of float16 weights or a DENSIFY of sparse weights).
+pub fn eval_constant_op(model: &Model, si: usize, oi: usize) -> Result<Vec<Value>> {
+    let sg = &model.subgraphs[si];
+    let op = &sg.ops[oi];
+    let imp = lookup(op, sg).map_err(|why| Error::Unsupported(format!("node {oi} ({}): {why}", op.kind.name())))?;
+    let mut vals = Vec::new();
+    for t in op.inputs.iter() {
+        vals.push(match t {
+            None => None,
+            Some(t) => {
+                let tensor = &sg.tensors[*t];
+                let data = model.buffers.get(tensor.buffer).map(|b| b.data.as_slice()).unwrap_or(&[]);
+                if data.is_empty() {
+                    return Err(Error::InvalidArgument(format!("node {oi}: input {t} is not constant")));
+                }
+                Some(if tensor.sparsity.is_some() {
+                    Value::from_bytes(tensor.dtype, vec![data.len() / tensor.dtype.size().max(1)], data)?
+                } else {
+                    let shape = dims(&tensor.shape).map_err(Error::InvalidModel)?;
+                    Value::from_bytes(tensor.dtype, shape, data)?
+                })
+            }
+        });
+    }
+    let ins: Vec<Option<&Value>> = vals.iter().map(|v| v.as_ref()).collect();
+    let mut pool = Pool::default();
+    let mut node = Node { op, sg, index: oi, pool: &mut pool };
+    (imp.run)(&mut node, &ins)
+}

@@ -2,6 +2,7 @@
 //! the recipe that chains them.
 
 pub mod calibrate;
+pub mod fold;
 pub mod quantize;
 pub mod report;
 
@@ -84,6 +85,12 @@ impl Transform for Quantize {
     fn apply(&self, model: &mut Model, ctx: &mut Context) -> Result<()> {
         quantize::check_not_quantized(model, self.0.mode)?;
         (ctx.progress)("quantize", 0.0);
+        if self.0.mode != QuantMode::Float16 {
+            let n = fold::fold_weight_decoders(model)?;
+            if n > 0 {
+                ctx.warnings.push(format!("{n} constant DEQUANTIZE/DENSIFY ops folded into float32 weights before quantizing"));
+            }
+        }
         match self.0.mode {
             QuantMode::Float16 => {
                 quantize::quantize_float16(model, &self.0)?;

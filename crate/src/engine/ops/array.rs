@@ -555,7 +555,9 @@ fn strided_slice(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     // axes into an "effective" input shape with per-dim begin/end/stride.
     let num_add_axis = (0..bc).filter(|&i| !bit(ellipsis_mask, i) && bit(new_axis_mask, i)).count();
     let e = rank + num_add_axis;
-    if bc > e {
+    // Entries that index input dims (not the ellipsis, not new axes) must
+    // not outnumber them; an ellipsis may cover zero dims.
+    if bc > e + ellipsis_mask.count_ones() as usize {
         return node.err(format!("{bc} slice indices for an input of rank {rank}"));
     }
     let mut eff_ellipsis = vec![false; e];
