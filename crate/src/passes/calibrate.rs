@@ -231,3 +231,37 @@ pub fn calibrate(
         .collect();
     Ok(Stats { tensors, samples: samples.len() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(values: &[f32]) -> TensorStats {
+        let min = values.iter().cloned().fold(f32::INFINITY, f32::min);
+        let max = values.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        let mut hist = vec![0u64; BINS];
+        let w = (max - min) / BINS as f32;
+        for &v in values {
+            hist[(((v - min) / w) as usize).min(BINS - 1)] += 1;
+        }
+        TensorStats { min, max, hist }
+    }
+
+    #[test]
+    fn percentile_and_mse_clip_outliers() {
+        // 100k values in [-1, 1] and two far outliers.
+        let mut v: Vec<f32> = (0..100_000).map(|i| ((i * 7919) % 20001) as f32 / 10000.0 - 1.0).collect();
+        v.push(50.0);
+        v.push(-40.0);
+        let s = stats(&v);
+        let mm = s.range(&CalibConfig::default(), 256);
+        assert_eq!(mm, (-40.0, 50.0));
+        let p = s.range(&CalibConfig { method: CalibMethod::Percentile, percentile: 99.9 }, 256);
+        assert!(p.1 < 2.0 && p.0 > -2.0 && p.1 > 0.9 && p.0 < -0.9, "{p:?}");
+        let m = s.range(&CalibConfig { method: CalibMethod::Mse, percentile: 0.0 }, 256);
+        assert!(m.1 < mm.1 && m.0 > mm.0, "{m:?}");
+        // Ranges always contain zero.
+        let pos = stats(&[1.0, 2.0, 3.0]);
+        assert_eq!(pos.range(&CalibConfig::default(), 256).0, 0.0);
+    }
+}
