@@ -126,6 +126,35 @@ impl Window {
         prod(&[self.n, self.oh, self.ow])
     }
 
+    /// Taps `k` along one axis whose input coordinate `o*s + k*d - pad` lies
+    /// in `0..size` (a contiguous range, as TFLite's filter start/end).
+    fn taps(o: usize, s: usize, d: usize, pad: usize, size: usize, k: usize) -> std::ops::Range<usize> {
+        let base = o as i64 * s as i64 - pad as i64; // coordinate of tap 0
+        let d = d as i64;
+        let lo = if base < 0 { (-base + d - 1) / d } else { 0 };
+        let room = size as i64 - base; // taps need k*d < room
+        let hi = if room > 0 { (room + d - 1) / d } else { 0 };
+        let hi = hi.min(k as i64);
+        if lo >= hi {
+            0..0
+        } else {
+            lo as usize..hi as usize
+        }
+    }
+    #[inline]
+    fn taps_y(&self, oy: usize) -> std::ops::Range<usize> {
+        Self::taps(oy, self.sh, self.dh, self.pad_t, self.h, self.kh)
+    }
+    #[inline]
+    fn taps_x(&self, ox: usize) -> std::ops::Range<usize> {
+        Self::taps(ox, self.sw, self.dw, self.pad_l, self.w, self.kw)
+    }
+    /// Input coordinate of a tap known to be inside (from `taps_*`).
+    #[inline]
+    fn at(o: usize, s: usize, k: usize, d: usize, pad: usize) -> usize {
+        (o as i64 * s as i64 + k as i64 * d as i64 - pad as i64) as usize
+    }
+
     /// Input row index for output row `o` and tap `k`, if inside the input.
     #[inline]
     fn iy(&self, o: usize, k: usize) -> Option<usize> {
@@ -169,7 +198,7 @@ pub fn conv2d(
     out: &mut [f32],
 ) -> KResult<()> {
     win.check_ranges()?;
-    if groups == 0 || win.c % groups != 0 || oc % groups != 0 {
+    if groups == 0 || !win.c.is_multiple_of(groups) || !oc.is_multiple_of(groups) {
         return Err(format!("conv: {} input / {oc} output channels not divisible into {groups} groups", win.c));
     }
     let ig = win.c / groups;
@@ -277,10 +306,11 @@ pub fn depthwise_conv2d(
         let ox = p % win.ow;
         let oy = (p / win.ow) % win.oh;
         let b = p / (win.ow * win.oh);
-        for ky in 0..win.kh {
-            let Some(iy) = win.iy(oy, ky) else { continue };
-            for kx in 0..win.kw {
-                let Some(ix) = win.ix(ox, kx) else { continue };
+        let xs = win.taps_x(ox);
+        for ky in win.taps_y(oy) {
+            let iy = Window::at(oy, win.sh, ky, win.dh, win.pad_t);
+            for kx in xs.clone() {
+                let ix = Window::at(ox, win.sw, kx, win.dw, win.pad_l);
                 let ib = ((b * win.h + iy) * win.w + ix) * c;
                 let ipx = &input[ib..ib + c];
                 let wb = (ky * win.kw + kx) * oc;
@@ -413,10 +443,11 @@ pub fn pool2d(win: &Window, kind: PoolKind, input: &[f32], out: &mut [f32]) -> K
             PoolKind::Max => opx.fill(f32::MIN),
         }
         let mut count = 0usize;
-        for ky in 0..win.kh {
-            let Some(iy) = win.iy(oy, ky) else { continue };
-            for kx in 0..win.kw {
-                let Some(ix) = win.ix(ox, kx) else { continue };
+        let xs = win.taps_x(ox);
+        for ky in win.taps_y(oy) {
+            let iy = Window::at(oy, win.sh, ky, win.dh, win.pad_t);
+            for kx in xs.clone() {
+                let ix = Window::at(ox, win.sw, kx, win.dw, win.pad_l);
                 count += 1;
                 let ib = ((b * win.h + iy) * win.w + ix) * c;
                 let ipx = &input[ib..ib + c];
@@ -449,6 +480,29 @@ mod tests {
         assert_eq!(out_size_and_pad(Padding::Valid, 7, 3, 2, 2).unwrap(), (2, 0));
         assert!(out_size_and_pad(Padding::Valid, 2, 3, 1, 1).is_err());
         assert!(out_size_and_pad(Padding::Same, 2, 3, 0, 1).is_err());
+    }
+
+    #[test]
+    fn taps_match_bounds_checks() {
+        for &(s, d, pad, size, k) in &[(1, 1, 1, 5, 3), (2, 1, 0, 7, 3), (2, 2, 2, 9, 3), (3, 3, 4, 4, 5), (1, 5, 0, 3, 2), (7, 1, 3, 2, 9)] {
+            let win = Window { h: size, kh: k, sh: s, dh: d, pad_t: pad, ..Default::default() };
+            for o in 0..size + 3 {
+                let want: Vec<usize> = (0..k).filter(|&kk| win.iy(o, kk).is_some()).collect();
+                let got: Vec<usize> = win.taps_y(o).collect();
+                assert_eq!(got, want, "o={o} s={s} d={d} pad={pad} size={size} k={k}");
+                for kk in got {
+                    assert_eq!(Some(Window::at(o, s, kk, d, pad)), win.iy(o, kk));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn huge_pool_window_is_fast() {
+        let win = Window::new(1, 3, 3, 1, 1 << 30, 1 << 30, (1, 1), (1, 1), Padding::Same).unwrap();
+        let mut out = vec![0.0; 9];
+        pool2d(&win, PoolKind::Average, &[1.0; 9], &mut out).unwrap();
+        assert!(out.iter().all(|&v| v == 1.0));
     }
 
     #[test]

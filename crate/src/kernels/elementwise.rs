@@ -92,8 +92,7 @@ pub fn binary<T: Copy, U: Copy, F: Fn(T, T) -> U>(
     let r = o_shape.len();
     // (size, a varies along it, b varies along it)
     let mut dims: Vec<(usize, bool, bool)> = Vec::with_capacity(r);
-    for i in 0..r {
-        let size = o_shape[i];
+    for (i, &size) in o_shape.iter().enumerate() {
         if size == 1 {
             continue;
         }

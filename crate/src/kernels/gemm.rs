@@ -13,7 +13,7 @@
 /// Rows of the micro-tile.
 pub const MR: usize = 4;
 /// Columns of the micro-tile.
-pub const NR: usize = 16;
+pub const NR: usize = 8;
 /// Depth of a packed block.
 const KC: usize = 256;
 /// Rows of a packed A block.
@@ -90,6 +90,7 @@ impl PackedB {
 
 /// Pack rows `i0..i0+mc` and depth `kb..kb+kc` of A (row stride `lda`) into
 /// `MR`-row panels, zero-padding the last panel.
+#[allow(clippy::too_many_arguments)]
 fn pack_a(a: &[f32], lda: usize, m: usize, i0: usize, mc: usize, kb: usize, kc: usize, out: &mut Vec<f32>) {
     let panels = mc.div_ceil(MR);
     out.clear();
@@ -258,9 +259,11 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc[0] + tail
 }
 
-/// Plain triple loop `C += A · B` (the scalar twin used in tests).
+/// Plain triple loop `C += A · B` (the scalar twin used in tests; indexes
+/// without checks).
+#[cfg(test)]
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm_naive(
+fn sgemm_naive(
     m: usize,
     n: usize,
     k: usize,

@@ -210,27 +210,46 @@ pub(crate) fn strides(shape: &[usize]) -> Vec<usize> {
     s
 }
 
-/// `out` gets, in row-major order over the axes, `x[offs[0][i0] + offs[1][i1] + ...]`.
-/// Callers check the largest such index with [`max_offset`] first.
-fn gather_axes<T: Copy>(x: &[T], offs: &[Vec<usize>], out: &mut Vec<T>) {
-    let r = offs.len();
+/// One axis of a strided view: `len` positions at `start + k * step`
+/// (element offsets into the flat input; `step` may be 0 or negative).
+#[derive(Clone, Copy, Debug)]
+struct Axis {
+    start: i64,
+    step: i64,
+    len: usize,
+}
+
+impl Axis {
+    fn new(start: usize, step: i64, len: usize) -> Axis {
+        Axis { start: start as i64, step, len }
+    }
+}
+
+/// `out` gets, in row-major order over the axes,
+/// `x[sum_d axes[d].start + i_d * axes[d].step]`. Callers check the range
+/// of those indices with [`index_range`] first.
+fn gather_axes<T: Copy>(x: &[T], axes: &[Axis], out: &mut Vec<T>) {
+    let r = axes.len();
     if r == 0 {
         out.extend(x.first().copied());
         return;
     }
-    if offs.iter().any(|o| o.is_empty()) {
+    if axes.iter().any(|a| a.len == 0) {
         return;
     }
-    let last = &offs[r - 1];
-    let contiguous = last.windows(2).all(|w| w[1] == w[0] + 1);
+    let last = axes[r - 1];
     let mut idx = vec![0usize; r - 1];
+    let mut base: i64 = axes[..r - 1].iter().map(|a| a.start).sum::<i64>() + last.start;
     loop {
-        let base: usize = (0..r - 1).map(|d| offs[d][idx[d]]).sum();
-        if contiguous {
-            let s = base + last[0];
-            out.extend_from_slice(&x[s..s + last.len()]);
+        if last.step == 1 {
+            let s = base as usize;
+            out.extend_from_slice(&x[s..s + last.len]);
         } else {
-            out.extend(last.iter().map(|&o| x[base + o]));
+            let mut p = base;
+            for _ in 0..last.len {
+                out.push(x[p as usize]);
+                p += last.step;
+            }
         }
         let mut d = r - 1;
         loop {
@@ -239,37 +258,42 @@ fn gather_axes<T: Copy>(x: &[T], offs: &[Vec<usize>], out: &mut Vec<T>) {
             }
             d -= 1;
             idx[d] += 1;
-            if idx[d] < offs[d].len() {
+            base += axes[d].step;
+            if idx[d] < axes[d].len {
                 break;
             }
+            base -= axes[d].step * axes[d].len as i64;
             idx[d] = 0;
         }
     }
 }
 
-/// Largest index `gather_axes` reads (None when it reads nothing).
-fn max_offset(offs: &[Vec<usize>]) -> Option<usize> {
-    let mut m = 0usize;
-    for o in offs {
-        m = m.checked_add(*o.iter().max()?)?;
+/// Smallest and largest index `gather_axes` reads (None when it reads
+/// nothing or the arithmetic overflows).
+fn index_range(axes: &[Axis]) -> Option<(i64, i64)> {
+    let (mut lo, mut hi) = (0i64, 0i64);
+    for a in axes {
+        if a.len == 0 {
+            return None;
+        }
+        let end = a.step.checked_mul(a.len as i64 - 1)?.checked_add(a.start)?;
+        lo = lo.checked_add(a.start.min(end))?;
+        hi = hi.checked_add(a.start.max(end))?;
     }
-    Some(m)
+    Some((lo, hi))
 }
 
 /// `gather_axes` into a new value of `x`'s dtype, with bounds checked.
-fn gather_value(node: &mut Node, x: &Value, offs: &[Vec<usize>], shape: Vec<usize>) -> Result<Value> {
+fn gather_value(node: &mut Node, x: &Value, axes: &[Axis], shape: Vec<usize>) -> Result<Value> {
     let n = bounded_numel(node, &shape)?;
-    if let Some(m) = max_offset(offs) {
-        if m >= x.len() {
-            return node.err(format!("internal: index {m} outside input of {} elements", x.len()));
+    match index_range(axes) {
+        Some((lo, hi)) if lo < 0 || hi >= x.len() as i64 => {
+            return node.err(format!("internal: indices {lo}..={hi} outside input of {} elements", x.len()));
         }
-    } else if !offs.is_empty() && n != 0 {
-        return node.err("internal: empty gather with a non-empty output");
+        None if n != 0 => return node.err("internal: empty view with a non-empty output"),
+        _ => {}
     }
-    if offs.is_empty() && x.len() != 1 {
-        return node.err(format!("expected a single element, input has {}", x.len()));
-    }
-    let data = map_same!(node, &x.data, n, |xs, out| gather_axes(xs, offs, &mut out));
+    let data = map_same!(node, &x.data, n, |xs, out| gather_axes(xs, axes, &mut out));
     value(node, shape, data)
 }
 
@@ -445,9 +469,8 @@ fn transpose(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     }
     let st = strides(&x.shape);
     let shape: Vec<usize> = perm.iter().map(|&p| x.shape[p as usize]).collect();
-    let offs: Vec<Vec<usize>> =
-        perm.iter().map(|&p| (0..x.shape[p as usize]).map(|i| i * st[p as usize]).collect()).collect();
-    Ok(vec![gather_value(node, x, &offs, shape)?])
+    let axes: Vec<Axis> = perm.iter().map(|&p| Axis::new(0, st[p as usize] as i64, x.shape[p as usize])).collect();
+    Ok(vec![gather_value(node, x, &axes, shape)?])
 }
 
 fn tile(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
@@ -466,9 +489,14 @@ fn tile(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     }
     bounded_numel(node, &shape)?;
     let st = strides(&x.shape);
-    let offs: Vec<Vec<usize>> =
-        (0..shape.len()).map(|a| (0..shape[a]).map(|i| (i % x.shape[a]) * st[a]).collect()).collect();
-    Ok(vec![gather_value(node, x, &offs, shape)?])
+    // Output axis a (size m * d) is row-major over (m copies, d elements).
+    let mut axes = Vec::with_capacity(2 * shape.len());
+    for a in 0..shape.len() {
+        let d = x.shape[a];
+        axes.push(Axis::new(0, 0, shape[a].checked_div(d).unwrap_or(0)));
+        axes.push(Axis::new(0, st[a] as i64, d));
+    }
+    Ok(vec![gather_value(node, x, &axes, shape)?])
 }
 
 fn broadcast_to(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
@@ -481,22 +509,18 @@ fn broadcast_to(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     bounded_numel(node, &shape)?;
     let pad = shape.len() - x.rank();
     let st = strides(&x.shape);
-    let mut offs = Vec::with_capacity(shape.len());
+    let mut axes = Vec::with_capacity(shape.len());
     for (a, &n) in shape.iter().enumerate() {
-        if a < pad {
-            offs.push(vec![0; n]);
-            continue;
-        }
-        let d = x.shape[a - pad];
+        let d = if a < pad { 1 } else { x.shape[a - pad] };
         if d == n {
-            offs.push((0..n).map(|i| i * st[a - pad]).collect());
+            axes.push(Axis::new(0, if a < pad { 0 } else { st[a - pad] as i64 }, n));
         } else if d == 1 {
-            offs.push(vec![0; n]);
+            axes.push(Axis::new(0, 0, n));
         } else {
             return node.err(format!("cannot broadcast {:?} to {shape:?}", x.shape));
         }
     }
-    Ok(vec![gather_value(node, x, &offs, shape)?])
+    Ok(vec![gather_value(node, x, &axes, shape)?])
 }
 
 fn slice(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
@@ -509,18 +533,21 @@ fn slice(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     }
     let st = strides(&x.shape);
     let mut shape = Vec::with_capacity(rank);
-    let mut offs = Vec::with_capacity(rank);
+    let mut axes = Vec::with_capacity(rank);
     for a in 0..rank {
         let d = x.shape[a] as i64;
         let b = begin[a];
+        if b < 0 || b > d {
+            return node.err(format!("slice begin {b} is out of range for dim {d}"));
+        }
         let s = if size[a] == -1 { d - b } else { size[a] };
-        if b < 0 || s < 0 || b > d || s > d - b {
+        if s < 0 || s > d - b {
             return node.err(format!("slice begin {} size {} is out of range for dim {d}", b, size[a]));
         }
         shape.push(s as usize);
-        offs.push((b as usize..(b + s) as usize).map(|i| i * st[a]).collect());
+        axes.push(Axis::new(b as usize * st[a], st[a] as i64, s as usize));
     }
-    Ok(vec![gather_value(node, x, &offs, shape)?])
+    Ok(vec![gather_value(node, x, &axes, shape)?])
 }
 
 fn bit(mask: u64, i: usize) -> bool {
@@ -628,7 +655,7 @@ fn strided_slice(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
 
     // Per-axis index lists (TFLite's StartForAxis / EndForAxis).
     let st = strides(&eff_shape);
-    let mut offs = Vec::with_capacity(e);
+    let mut axes = Vec::with_capacity(e);
     let mut shape = Vec::with_capacity(e);
     for a in 0..e {
         let size = eff_shape[a] as i64;
@@ -646,11 +673,16 @@ fn strided_slice(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
             b = if s > 0 { 0 } else { size - 1 };
         }
         if sm[a] {
-            // One element at `b` whatever the stride (TensorFlow's meaning).
+            // One element at `b`. TFLite writes nothing for a negative
+            // stride (its output is left uninitialized) and TensorFlow
+            // rejects it, so it is an error here.
+            if s < 0 {
+                return node.err("a shrunk axis needs a positive stride");
+            }
             if b < 0 || b >= size {
                 return node.err(format!("shrink index {} is out of range for dim {size}", start[a]));
             }
-            offs.push(vec![b as usize * st[a]]);
+            axes.push(Axis::new(b as usize * st[a], 0, 1));
             continue;
         }
         let mut en = stop[a];
@@ -664,16 +696,23 @@ fn strided_slice(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
         if em[a] {
             en = if s > 0 { size } else { -1 };
         }
-        let mut list = Vec::new();
-        let mut k = b;
-        while (s > 0 && k < en) || (s < 0 && k > en) {
-            list.push(k as usize * st[a]);
-            k += s;
-        }
-        shape.push(list.len());
-        offs.push(list);
+        // Positions b, b + s, ... while before `en` (after it for s < 0);
+        // both lie in [-1, size], the count in [0, size].
+        let (b128, en128, s128) = (b as i128, en as i128, s as i128);
+        let count = if s > 0 && en > b {
+            (en128 - b128 + s128 - 1) / s128
+        } else if s < 0 && b > en {
+            (b128 - en128 - s128 - 1) / -s128
+        } else {
+            0
+        } as usize;
+        let start = if count > 0 { b as usize * st[a] } else { 0 };
+        // With two or more positions |s| < size, so the step cannot overflow.
+        let step = if count > 1 { s * st[a] as i64 } else { 0 };
+        shape.push(count);
+        axes.push(Axis::new(start, step, count));
     }
-    Ok(vec![gather_value(node, x, &offs, shape)?])
+    Ok(vec![gather_value(node, x, &axes, shape)?])
 }
 
 // ---------------------------------------------------------------------------

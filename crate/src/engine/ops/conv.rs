@@ -167,7 +167,7 @@ fn padding_attr(node: &Node) -> Result<Padding> {
     }
 }
 
-fn rank4<'a>(node: &Node, what: &str, shape: &'a [usize]) -> Result<[usize; 4]> {
+fn rank4(node: &Node, what: &str, shape: &[usize]) -> Result<[usize; 4]> {
     match shape {
         &[a, b, c, d] => Ok([a, b, c, d]),
         _ => node.err(format!("{what} must be 4-D, has shape {shape:?}")),
@@ -182,18 +182,25 @@ fn bias_of<'v>(node: &Node, inputs: &Inputs<'v>, i: usize, channels: usize) -> R
     }
 }
 
-fn finish(node: &Node, shape: Vec<usize>, mut buf: Vec<f32>, fused: bool) -> Result<Vec<Value>> {
-    if fused {
-        apply_fused(node, &mut buf, node.op.attr_i64("fused_activation_function", 0))?;
-    }
+/// Apply the op's fused activation and wrap the output.
+fn finish(node: &Node, shape: Vec<usize>, mut buf: Vec<f32>) -> Result<Vec<Value>> {
+    apply_fused(node, &mut buf, node.op.attr_i64("fused_activation_function", 0))?;
     Ok(vec![Value::f32(shape, buf)?])
 }
 
-/// Zeroed output buffer of `shape`, the size overflow-checked.
+/// Largest output this family allocates (elements; the engine-wide limit,
+/// as `array::MAX_ELEMENTS`): sizes that come from tensor values (resize
+/// sizes, output_shape, paddings) must not exhaust memory.
+const MAX_ELEMENTS: usize = 1 << 28;
+
+/// Largest rank PAD/MIRROR_PAD accept (TFLite: 5).
+const MAX_PAD_RANK: usize = 8;
+
+/// Zeroed output buffer of `shape`, the size overflow-checked and capped.
 fn alloc(node: &mut Node, shape: &[usize]) -> Result<Vec<f32>> {
     match numel(shape) {
-        Some(n) if n <= 1 << 31 => Ok(node.alloc_f32(n)),
-        _ => node.err(format!("output shape {shape:?} is too large")),
+        Some(n) if n <= MAX_ELEMENTS => Ok(node.alloc_f32(n)),
+        _ => node.err(format!("output shape {shape:?} is too large (limit {MAX_ELEMENTS} elements)")),
     }
 }
 
@@ -204,7 +211,7 @@ fn conv2d(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     let (ws, w) = fin(node, inputs, 1)?;
     let [n, h, wd, c] = rank4(node, "input", xs)?;
     let [oc, kh, kw, ig] = rank4(node, "filter", ws)?;
-    if ig == 0 || c % ig != 0 {
+    if ig == 0 || c == 0 || c % ig != 0 {
         return node.err(format!("input channels {c} are not a multiple of filter input channels {ig}"));
     }
     let groups = c / ig;
@@ -219,7 +226,7 @@ fn conv2d(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     let shape = vec![n, win.oh, win.ow, oc];
     let mut out = alloc(node, &shape)?;
     kr(node, kc::conv2d(&win, groups, x, w, bias, oc, &mut out))?;
-    finish(node, shape, out, true)
+    finish(node, shape, out)
 }
 
 fn depthwise(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
@@ -243,7 +250,7 @@ fn depthwise(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     let shape = vec![n, win.oh, win.ow, oc];
     let mut out = alloc(node, &shape)?;
     kr(node, kc::depthwise_conv2d(&win, mult, x, w, bias, &mut out))?;
-    finish(node, shape, out, true)
+    finish(node, shape, out)
 }
 
 fn fully_connected(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
@@ -275,7 +282,7 @@ fn fully_connected(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
             row.iter_mut().zip(b).for_each(|(o, &bv)| *o += bv);
         }
     }
-    finish(node, shape, out, true)
+    finish(node, shape, out)
 }
 
 /// TFLite's padding for TRANSPOSE_CONV: computed as for a forward conv
@@ -334,7 +341,7 @@ fn transpose_conv(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     };
     let mut out = alloc(node, &out_shape)?;
     kr(node, kc::transpose_conv2d(&win, x, w, bias, out_h, out_w, oc, &mut out))?;
-    finish(node, out_shape, out, true)
+    finish(node, out_shape, out)
 }
 
 fn batch_matmul(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
@@ -437,7 +444,7 @@ fn pool(node: &mut Node, inputs: &Inputs, kind: PoolKind) -> Result<Vec<Value>> 
     let shape = vec![n, win.oh, win.ow, c];
     let mut out = alloc(node, &shape)?;
     kr(node, kc::pool2d(&win, kind, x, &mut out))?;
-    finish(node, shape, out, true)
+    finish(node, shape, out)
 }
 
 fn avg_pool(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
@@ -615,6 +622,9 @@ fn space_to_depth(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
 
 /// Paddings `[rank, 2]` as (before, after) pairs, non-negative.
 fn paddings(node: &Node, inputs: &Inputs, rank: usize) -> Result<Vec<(usize, usize)>> {
+    if rank > MAX_PAD_RANK {
+        return node.err(format!("rank {rank} input; padding supports up to rank {MAX_PAD_RANK}"));
+    }
     let (ps, p) = iin(node, inputs, 1)?;
     if p.len() != rank * 2 || (ps.len() == 2 && (ps[0] != rank || ps[1] != 2)) || ps.len() > 2 {
         return node.err(format!("paddings must have shape [{rank}, 2], has {ps:?}"));

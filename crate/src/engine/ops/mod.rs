@@ -61,14 +61,16 @@ pub fn registry(op: BuiltinOp) -> Option<OpImpl> {
         .or_else(|| quant::register(op))
 }
 
-/// TFLite fused activation function codes applied in place.
+/// TFLite fused activation function codes applied in place, as LiteRT's
+/// float kernels do: they clamp for RELU / RELU_N1_TO_1 / RELU6 and leave
+/// TANH (4) and SIGN_BIT (5) unapplied (their activation range is
+/// unbounded), so we match that instead of computing tanh.
 pub fn apply_fused(node: &Node, v: &mut [f32], code: i64) -> Result<()> {
     match code {
-        0 => {}
+        0 | 4 | 5 => {}
         1 => v.iter_mut().for_each(|x| *x = x.max(0.0)),
         2 => v.iter_mut().for_each(|x| *x = x.clamp(-1.0, 1.0)),
         3 => v.iter_mut().for_each(|x| *x = x.clamp(0.0, 6.0)),
-        4 => v.iter_mut().for_each(|x| *x = x.tanh()),
         c => return node.err(format!("unsupported fused activation code {c}")),
     }
     Ok(())

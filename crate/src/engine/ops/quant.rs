@@ -121,12 +121,12 @@ fn dequantize(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
         None => {
             let scale = qp.scale[0] as f64;
             let zp = zero_point(qp, 0);
-            out.extend(q.iter().map(|&v| (scale * (v - zp) as f64) as f32));
+            out.extend(q.iter().map(|&v| (scale * v.saturating_sub(zp) as f64) as f32));
         }
         Some(Channels { inner, count }) => {
             out.extend(q.iter().enumerate().map(|(i, &v)| {
                 let c = (i / inner.max(1)) % count;
-                qp.scale[c] * (v - zero_point(qp, c)) as f32
+                qp.scale[c] * v.saturating_sub(zero_point(qp, c)) as f32
             }));
         }
     }
@@ -137,7 +137,7 @@ fn dequantize(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
 #[inline]
 fn quantize_one(x: f32, scale: f32, zp: i64, lo: i64, hi: i64) -> i64 {
     let r = (x / scale).round() as i32 as i64;
-    (r + zp).clamp(lo, hi)
+    r.saturating_add(zp).clamp(lo, hi)
 }
 
 fn quantize(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
@@ -233,7 +233,7 @@ pub(crate) fn sparse_positions(shape: &[usize], sp: &Sparsity, values: usize) ->
             _ => return Err(format!("block dim {k} must be a dense level of positive size")),
         }
         let d = shape[block_map[k]];
-        if d % *bs != 0 {
+        if !d.is_multiple_of(*bs) {
             return Err(format!("dim {} of size {d} is not a multiple of block size {bs}", block_map[k]));
         }
     }
