@@ -60,6 +60,13 @@ impl Engine {
         for (ti, t) in sg.tensors.iter().enumerate() {
             let data = model.buffers.get(t.buffer).map(|b| b.data.as_slice()).unwrap_or(&[]);
             if data.is_empty() {
+                // A zero-element constant (e.g. empty axes) has an empty buffer.
+                let produced = sg.ops.iter().any(|o| o.outputs.contains(&ti));
+                let empty = t.shape.iter().any(|&d| d == 0);
+                if empty && !produced && !sg.inputs.contains(&ti) && t.dtype.size() > 0 {
+                    let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
+                    consts[ti] = Some(Value::from_bytes(t.dtype, shape, &[])?);
+                }
                 continue;
             }
             let v = if t.sparsity.is_some() {

@@ -85,6 +85,8 @@ fn relu_n1_to_1(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     map(node, inputs, |v| v.clamp(-1.0, 1.0))
 }
 fn leaky_relu(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
+    // A file's options table always has alpha (schema default 0, as TFLite);
+    // 0.2 (TensorFlow's default) only for hand-built nodes without options.
     let alpha = node.op.attr_f32("alpha", 0.2);
     map(node, inputs, move |v| if v > 0.0 { v } else { v * alpha })
 }
@@ -161,6 +163,7 @@ fn rows<'v>(node: &Node, inputs: &Inputs<'v>) -> Result<(&'v Value, &'v [f32], u
 }
 
 fn softmax(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
+    // As for LEAKY_RELU: 1.0 only when the node has no options table at all.
     let beta = node.op.attr_f32("beta", 1.0);
     let (v, x, depth) = rows(node, inputs)?;
     let mut out = pooled_f32(node, x.len());
