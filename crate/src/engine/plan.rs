@@ -28,9 +28,19 @@ pub fn unsupported_ops(model: &Model) -> Vec<String> {
 
 fn lookup(op: &Op, sg: &Subgraph) -> std::result::Result<OpImpl, String> {
     let OpKind::Builtin(b) = &op.kind else { return Err("custom op".into()) };
-    let imp = ops::registry(*b).ok_or_else(|| "no kernel for this op".to_string())?;
-    (imp.check)(op, sg)?;
-    Ok(imp)
+    let cands = ops::candidates(*b);
+    if cands.is_empty() {
+        return Err("no kernel for this op".into());
+    }
+    let mut why = String::new();
+    for imp in cands {
+        match (imp.check)(op, sg) {
+            Ok(()) => return Ok(imp),
+            Err(e) if why.is_empty() => why = e,
+            Err(_) => {}
+        }
+    }
+    Err(why)
 }
 
 /// A planned subgraph, ready to run many times.

@@ -2,7 +2,9 @@
 //! the recipe that chains them.
 
 pub mod calibrate;
+pub mod cluster;
 pub mod fold;
+pub mod prune;
 pub mod quantize;
 pub mod report;
 
@@ -56,7 +58,13 @@ pub struct Recipe {
     /// chosen automatically for very large models).
     #[serde(default)]
     pub external_buffers: bool,
-    /// Post-training quantization.
+    /// Pruning (applied first).
+    #[serde(default)]
+    pub prune: Option<prune::PruneConfig>,
+    /// Weight clustering (applied after pruning).
+    #[serde(default)]
+    pub cluster: Option<cluster::ClusterConfig>,
+    /// Post-training quantization (applied last).
     #[serde(default)]
     pub quantize: Option<QuantizeConfig>,
 }
@@ -68,10 +76,40 @@ impl Recipe {
     }
     pub fn transforms(&self) -> Vec<Box<dyn Transform>> {
         let mut v: Vec<Box<dyn Transform>> = Vec::new();
+        if let Some(p) = &self.prune {
+            v.push(Box::new(Prune(p.clone())));
+        }
+        if let Some(c) = &self.cluster {
+            v.push(Box::new(Cluster(c.clone())));
+        }
         if let Some(q) = &self.quantize {
             v.push(Box::new(Quantize(q.clone())));
         }
         v
+    }
+}
+
+/// The pruning transform.
+pub struct Prune(pub prune::PruneConfig);
+
+impl Transform for Prune {
+    fn name(&self) -> &'static str {
+        "prune"
+    }
+    fn apply(&self, model: &mut Model, ctx: &mut Context) -> Result<()> {
+        prune::prune(model, &self.0, ctx)
+    }
+}
+
+/// The clustering transform.
+pub struct Cluster(pub cluster::ClusterConfig);
+
+impl Transform for Cluster {
+    fn name(&self) -> &'static str {
+        "cluster"
+    }
+    fn apply(&self, model: &mut Model, ctx: &mut Context) -> Result<()> {
+        cluster::cluster(model, &self.0, ctx)
     }
 }
 

@@ -6,6 +6,7 @@ pub mod activation;
 pub mod array;
 pub mod conv;
 pub mod elementwise;
+pub mod int8;
 pub mod quant;
 pub mod reduce;
 
@@ -51,14 +52,27 @@ pub fn float_check(op: &Op, sg: &Subgraph) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Find the implementation of a builtin op.
+/// Every family's implementation of a builtin op (float families first,
+/// then integer ones); the planner takes the first whose `check` accepts
+/// the node.
+pub fn candidates(op: BuiltinOp) -> Vec<OpImpl> {
+    [
+        conv::register,
+        elementwise::register,
+        activation::register,
+        array::register,
+        reduce::register,
+        quant::register,
+        int8::register,
+    ]
+    .iter()
+    .filter_map(|f| f(op))
+    .collect()
+}
+
+/// The first implementation of a builtin op (any dtype).
 pub fn registry(op: BuiltinOp) -> Option<OpImpl> {
-    conv::register(op)
-        .or_else(|| elementwise::register(op))
-        .or_else(|| activation::register(op))
-        .or_else(|| array::register(op))
-        .or_else(|| reduce::register(op))
-        .or_else(|| quant::register(op))
+    candidates(op).into_iter().next()
 }
 
 /// TFLite fused activation function codes applied in place, as LiteRT's
