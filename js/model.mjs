@@ -1,0 +1,207 @@
+// The JS `Model`: a small wrapper over the wasm `WasmModel` handle, shared by
+// the Node entry (js/node.mjs) and the browser entry (js/browser.mjs).
+// It maps core errors to ModelpressError, checks run() inputs against the
+// model's inputs with messages that name the input, and frees the handle.
+
+import { ErrorCode, ModelpressError, fromWasmError, isWasmTrap } from './errors.mjs';
+import { dtypeOfArray } from './npy.mjs';
+
+const fmtShape = (s) => `[${s.join(',')}]`;
+
+function toUint8(bytes) {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new ModelpressError(ErrorCode.INVALID_ARGUMENT, 'model bytes must be a Uint8Array or an ArrayBuffer');
+}
+
+/**
+ * Check inputs against the model's input descriptions and convert what can be
+ * converted losslessly enough (float64 -> float32). Throws BAD_INPUT naming
+ * the input, what it expected and what it got.
+ * @param {{name: string, shape: number[], dtype: string}[]} infos  from inputInfo() (-1 = any size)
+ * @param {{data: ArrayBufferView, shape: number[], dtype?: string}[]} inputs
+ * @returns {{data: ArrayBufferView, shape: number[]}[]}
+ */
+export function prepareInputs(infos, inputs) {
+  if (!Array.isArray(inputs)) {
+    throw new ModelpressError(ErrorCode.BAD_INPUT, 'inputs must be an array of {data, shape}');
+  }
+  if (inputs.length !== infos.length) {
+    const names = infos.map((i) => i.name).join(', ');
+    throw new ModelpressError(ErrorCode.BAD_INPUT, `the model has ${infos.length} input${infos.length === 1 ? '' : 's'} (${names}), got ${inputs.length}`);
+  }
+  return inputs.map((item, i) => {
+    const info = infos[i];
+    const label = `input ${i} '${info.name}'`;
+    const data = item?.data;
+    const shape = item?.shape;
+    if (!ArrayBuffer.isView(data) || data instanceof DataView) {
+      throw new ModelpressError(ErrorCode.BAD_INPUT, `${label}: data must be a TypedArray`);
+    }
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new ModelpressError(ErrorCode.BAD_INPUT, `${label}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    }
+    let got;
+    try {
+      got = item.dtype ?? dtypeOfArray(data);
+    } catch {
+      throw new ModelpressError(ErrorCode.BAD_INPUT, `${label}: unsupported data array ${data.constructor.name}`);
+    }
+    const want = info.dtype;
+    const expected = `${want} ${fmtShape(info.shape)}`;
+    const gotDesc = `${got} ${fmtShape(shape)}`;
+    let out = data;
+    if (got !== want) {
+      if (want === 'float32' && got === 'float64') {
+        out = Float32Array.from(data);
+      } else if (want === 'bool' && got === 'uint8') {
+        out = data;
+      } else {
+        throw new ModelpressError(ErrorCode.BAD_INPUT, `${label}: dtype mismatch: expected ${expected}, got ${gotDesc}`);
+      }
+    }
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n !== data.length) {
+      throw new ModelpressError(ErrorCode.BAD_INPUT, `${label}: shape ${fmtShape(shape)} has ${n} elements but data has ${data.length}`);
+    }
+    const ok =
+      shape.length === info.shape.length &&
+      shape.every((d, k) => {
+        const e = info.shape[k];
+        if (e < 0 || e === d) return true;
+        // A leading batch N > 1 for a model with batch 1: the core runs it item by item.
+        return k === 0 && e === 1 && d >= 1;
+      });
+    if (!ok) {
+      throw new ModelpressError(ErrorCode.BAD_INPUT, `${label}: shape mismatch: expected ${expected}, got ${gotDesc}`);
+    }
+    return { data: out, shape: [...shape] };
+  });
+}
+
+function recipeJson(recipe) {
+  if (typeof recipe === 'string') return recipe;
+  if (recipe && typeof recipe === 'object' && !Array.isArray(recipe)) return JSON.stringify(recipe);
+  throw new ModelpressError(ErrorCode.INVALID_ARGUMENT, 'recipe must be an object');
+}
+
+export class Model {
+  #h;
+  #broken = false;
+
+  /** @param {object} handle a wasm-bindgen `WasmModel` */
+  constructor(handle) {
+    this.#h = handle;
+  }
+
+  #call(fn) {
+    if (!this.#h) throw new ModelpressError(ErrorCode.DISPOSED, 'this model was disposed');
+    if (this.#broken) {
+      throw new ModelpressError(ErrorCode.INTERNAL, 'this model is unusable after an internal error; load it again');
+    }
+    try {
+      return fn(this.#h);
+    } catch (e) {
+      if (isWasmTrap(e)) this.#broken = true;
+      throw fromWasmError(e);
+    }
+  }
+
+  /** Everything `modelpress inspect` shows (crate/src/inspect.rs `Summary`, snake_case keys). */
+  summary() {
+    return this.#call((h) => h.summary());
+  }
+
+  /** `[{name, shape, dtype}]` of subgraph 0's inputs; -1 marks a dynamic dimension. */
+  inputInfo() {
+    return this.#call((h) => h.inputInfo());
+  }
+
+  /** The model written back unchanged (identity round trip), as .tflite bytes. */
+  toBytes() {
+    return this.#call((h) => h.toBytes());
+  }
+
+  /**
+   * Apply a recipe and return the new model's .tflite bytes.
+   * @param {object|string} [recipe] a recipe object (or its JSON); `{}` is the identity
+   */
+  optimize(recipe = {}) {
+    const json = recipeJson(recipe);
+    return this.#call((h) => h.optimize(json));
+  }
+
+  /**
+   * Apply a recipe with calibration samples and a progress callback.
+   * @param {object|string} [recipe] e.g. `{quantize: {mode: 'int8', io: 'float'}}`
+   * @param {{data: ArrayBufferView, shape: number[], dtype?: string}[][]} [calibration]
+   *   samples, each one set of model inputs (checked like run() inputs)
+   * @param {(phase: string, fraction: number) => void} [onProgress]
+   * @returns {{bytes: Uint8Array, report: object}}
+   */
+  optimizeWithReport(recipe = {}, calibration = [], onProgress = undefined) {
+    const json = recipeJson(recipe);
+    if (!Array.isArray(calibration)) {
+      throw new ModelpressError(ErrorCode.INVALID_ARGUMENT, 'calibration must be an array of input sets');
+    }
+    const infos = calibration.length ? this.inputInfo() : [];
+    const samples = calibration.map((set, k) => {
+      try {
+        return prepareInputs(infos, set);
+      } catch (e) {
+        throw new ModelpressError(e.code ?? ErrorCode.BAD_INPUT, `calibration sample ${k}: ${e.message}`);
+      }
+    });
+    const cb = typeof onProgress === 'function' ? onProgress : undefined;
+    return this.#call((h) => {
+      if (typeof h.optimizeWithReport !== 'function') {
+        throw new ModelpressError(ErrorCode.UNSUPPORTED, 'this wasm build has no optimizeWithReport; rebuild with `npm run build`');
+      }
+      return h.optimizeWithReport(json, samples.length ? samples : undefined, cb);
+    });
+  }
+
+  /**
+   * Run the model (subgraph 0).
+   * @param {{data: ArrayBufferView, shape: number[], dtype?: string}[]} inputs in model input order
+   * @returns {{name: string, dtype: string, shape: number[], data: ArrayBufferView}[]}
+   */
+  run(inputs) {
+    const prepared = prepareInputs(this.inputInfo(), inputs);
+    return this.#call((h) => h.run(prepared));
+  }
+
+  get disposed() {
+    return !this.#h;
+  }
+
+  /** Free the wasm memory held by this model. Safe to call twice. */
+  dispose() {
+    const h = this.#h;
+    this.#h = null;
+    if (h) {
+      try {
+        h.free();
+      } catch {
+        // after a trap the handle may already be gone; nothing to free
+      }
+    }
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') {
+  Model.prototype[Symbol.dispose] = Model.prototype.dispose;
+}
+
+/** Load model bytes with a given `WasmModel` class (from the node or web build). */
+export function loadWith(WasmModel, bytes) {
+  const u8 = toUint8(bytes);
+  let handle;
+  try {
+    handle = new WasmModel(u8);
+  } catch (e) {
+    throw fromWasmError(e);
+  }
+  return new Model(handle);
+}
