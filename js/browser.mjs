@@ -1,7 +1,8 @@
 // Browser entry of the modelpress package: loads the `--target web` wasm build
 // (pkg/web) and exposes `loadModel`. Works in a page or a (module) Web Worker.
 
-import init, { WasmModel, version, buildInfo as wasmBuildInfo } from '../pkg/web/modelpress.js';
+import init, { WasmModel, version, buildInfo as wasmBuildInfo, lastPanicMessage } from '../pkg/web/modelpress.js';
+import { setPanicSource } from './errors.mjs';
 import { fromWasmError } from './errors.mjs';
 import { Model, loadWith } from './model.mjs';
 
@@ -15,6 +16,7 @@ let ready;
  * BufferSource or WebAssembly.Module (defaults to modelpress_bg.wasm next to the glue).
  */
 export function initModelpress(source) {
+  setPanicSource(lastPanicMessage);
   ready ??= init(source === undefined ? undefined : { module_or_path: source }).catch((e) => {
     ready = undefined;
     throw fromWasmError(e);

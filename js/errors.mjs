@@ -48,6 +48,13 @@ export class ModelpressError extends Error {
   }
 }
 
+let panicSource = null;
+
+/** Register the core's `lastPanicMessage` so trapped panics carry their text. */
+export function setPanicSource(fn) {
+  panicSource = typeof fn === 'function' ? fn : null;
+}
+
 /** True when `e` came out of the wasm core as a trapped panic (the instance may be unusable). */
 export function isWasmTrap(e) {
   return typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
@@ -61,7 +68,14 @@ export function isWasmTrap(e) {
 export function fromWasmError(e) {
   if (e instanceof ModelpressError) return e;
   if (isWasmTrap(e)) {
-    return new ModelpressError(ErrorCode.INTERNAL, `internal error in the wasm core (${e.message}); please report it with the model file`, { cause: e });
+    let detail = e.message;
+    try {
+      const p = panicSource?.();
+      if (p) detail = p;
+    } catch {
+      // the instance may be unusable; keep the trap's own message
+    }
+    return new ModelpressError(ErrorCode.INTERNAL, `internal error in the wasm core (${detail}); please report it with the model file`, { cause: e });
   }
   if (e && typeof e === 'object' && typeof e.code === 'string' && KNOWN.has(e.code)) {
     return new ModelpressError(e.code, String(e.message), { cause: e });

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, ModelpressError, fromWasmError } from './errors.mjs';
 import { Model, loadWith } from './model.mjs';
+import { setPanicSource } from './errors.mjs';
 
 export { Model, prepareInputs } from './model.mjs';
 export { ModelpressError, ErrorCode } from './errors.mjs';
@@ -23,6 +24,7 @@ function binding() {
   }
   try {
     wasm = require(GLUE);
+    setPanicSource(wasm.lastPanicMessage);
   } catch (e) {
     throw fromWasmError(e);
   }

@@ -152,7 +152,12 @@ fn js_to_value(item: &JsValue) -> Result<Value, String> {
     } else if let Some(a) = data.dyn_ref::<js_sys::Int8Array>() {
         Data::I8(a.to_vec())
     } else if let Some(a) = data.dyn_ref::<js_sys::Uint8Array>() {
-        Data::U8(a.to_vec())
+        let dtype = Reflect::get(item, &"dtype".into()).ok().and_then(|d| d.as_string());
+        if dtype.as_deref() == Some("bool") {
+            Data::Bool(a.to_vec().into_iter().map(|b| b != 0).collect())
+        } else {
+            Data::U8(a.to_vec())
+        }
     } else if let Some(a) = data.dyn_ref::<js_sys::Int16Array>() {
         Data::I16(a.to_vec())
     } else if let Some(a) = data.dyn_ref::<js_sys::BigInt64Array>() {
@@ -179,6 +184,27 @@ fn data_to_js(d: &Data) -> JsValue {
         }
         Data::F16(v) => js_sys::Uint16Array::from(v.as_slice()).into(),
     }
+}
+
+thread_local! {
+    static LAST_PANIC: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Keep the message of a Rust panic (a wasm trap reaches JS as
+/// "unreachable" with no text) so the caller can report it.
+#[wasm_bindgen(start)]
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.to_string();
+        LAST_PANIC.with(|p| *p.borrow_mut() = msg);
+    }));
+}
+
+/// The message of the last panic ("" if none). A panic is a bug: please
+/// report it with this message.
+#[wasm_bindgen(js_name = lastPanicMessage)]
+pub fn last_panic_message() -> String {
+    LAST_PANIC.with(|p| p.borrow().clone())
 }
 
 /// Library version.

@@ -101,9 +101,6 @@ impl<'a> Table<'a> {
         }
     }
 
-    pub fn has(&self, id: u16) -> bool {
-        self.field(id).is_some()
-    }
 
     pub fn scalar<T: Scalar>(&self, id: u16, default: T, what: &str) -> Result<T> {
         match self.field(id) {

@@ -226,7 +226,9 @@ pub fn quantize_integer(
                 }
             }
             Rule::SharedIn => {
-                if let Some(p) = op.input(0).and_then(|i| params.get(&i).copied()) {
+                // The data input (SPLIT takes the axis first).
+                let data = if b == BuiltinOp::SPLIT { 1 } else { 0 };
+                if let Some(p) = op.input(data).and_then(|i| params.get(&i).copied()) {
                     for &o in &op.outputs {
                         params.insert(o, p);
                     }
