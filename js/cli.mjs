@@ -82,6 +82,15 @@ options:
                        is the sample (N, ...input shape without its batch of 1), or a
                        .npz with one such array per model input (named like the inputs,
                        or arr_0, arr_1, ... in input order)
+                       or 'random' (32 random samples in [-1, 1]: a last resort; the
+                       report warns loudly)
+      --calib-method M activation ranges from calibration: minmax (default),
+                       percentile, mse
+      --percentile P   percentile for --calib-method percentile (default 99.99)
+      --int8-only      fail (listing them) if some ops have no integer kernel,
+                       instead of leaving them float between DEQUANTIZE/QUANTIZE
+      --skip PATTERN   keep layers float: an op type (e.g. FULLY_CONNECTED) or a
+                       glob on tensor names (e.g. '*fc1*'); repeatable
       --report FILE    write the optimization report (sizes, per-layer table,
                        fidelity) as JSON
   -h, --help           show this help
@@ -101,6 +110,10 @@ const OPTIONS = {
     quantize: { type: 'string', short: 'q' },
     io: { type: 'string' },
     calib: { type: 'string', short: 'c' },
+    'calib-method': { type: 'string' },
+    percentile: { type: 'string' },
+    'int8-only': { type: 'boolean' },
+    skip: { type: 'string', multiple: true },
     report: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -444,6 +457,45 @@ function checkOutputPath(flag, out, file) {
   }
 }
 
+const CALIB_METHODS = ['minmax', 'percentile', 'mse'];
+
+/** `n` deterministic pseudo-random input sets in [-1, 1] for float inputs. */
+function randomCalibration(infos, n) {
+  let seed = 0x2545f491;
+  const rand = () => {
+    seed ^= seed << 13; seed >>>= 0;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5; seed >>>= 0;
+    return (seed / 0x100000000) * 2 - 1;
+  };
+  const sets = [];
+  for (let k = 0; k < n; k++) {
+    sets.push(infos.map((info) => {
+      if (info.dtype !== 'float32') throw new InputError(`--calib random: input '${info.name}' is ${info.dtype}; only float32 inputs can be drawn at random`);
+      const shape = info.shape.map((d) => (d < 0 ? 1 : d));
+      const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      for (let i = 0; i < data.length; i++) data[i] = rand();
+      return { data, shape };
+    }));
+  }
+  return sets;
+}
+
+/** A progress bar on stderr when it is a terminal (nothing otherwise). */
+function progressBar(io) {
+  if (!process.stderr.isTTY || io.err !== undefined && io.quiet) return undefined;
+  let last = '';
+  return (phase, fraction) => {
+    const width = 30;
+    const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+    const line = `\r${phase.padEnd(10)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(fraction * 100)}%`;
+    if (line !== last) {
+      process.stderr.write(line + (fraction >= 1 ? '\n' : ''));
+      last = line;
+    }
+  };
+}
+
 async function cmdOptimize(args, io) {
   const { values, positionals } = parse('optimize', args);
   if (values.help) { io.out(HELP.optimize); return 0; }
@@ -481,13 +533,42 @@ async function cmdOptimize(args, io) {
     if (!recipe.quantize) throw new UsageError('--io needs --quantize (or a recipe with "quantize")', 'optimize');
     recipe = { ...recipe, quantize: { ...recipe.quantize, io: values.io } };
   }
+  const needQuant = (flag) => {
+    if (!recipe.quantize) throw new UsageError(`${flag} needs --quantize (or a recipe with "quantize")`, 'optimize');
+  };
+  if (values['calib-method'] !== undefined || values.percentile !== undefined) {
+    needQuant(values['calib-method'] !== undefined ? '--calib-method' : '--percentile');
+    const method = values['calib-method'] ?? recipe.quantize.calibration?.method ?? 'minmax';
+    if (!CALIB_METHODS.includes(method)) {
+      throw new UsageError(`unknown --calib-method '${method}' (methods: ${CALIB_METHODS.join(', ')})`, 'optimize');
+    }
+    const calibration = { ...(recipe.quantize.calibration ?? {}), method };
+    if (values.percentile !== undefined) {
+      const p = Number(values.percentile);
+      if (!(p > 0 && p <= 100)) throw new UsageError(`--percentile must be in (0, 100], got '${values.percentile}'`, 'optimize');
+      calibration.percentile = p;
+    }
+    recipe = { ...recipe, quantize: { ...recipe.quantize, calibration } };
+  }
+  if (values['int8-only']) {
+    needQuant('--int8-only');
+    recipe = { ...recipe, quantize: { ...recipe.quantize, int8Only: true } };
+  }
+  if (values.skip !== undefined) {
+    needQuant('--skip');
+    recipe = { ...recipe, quantize: { ...recipe.quantize, skip: [...(recipe.quantize.skip ?? []), ...values.skip] } };
+  }
 
   const model = await loadModelFile(file);
   let bytes;
   let report = null;
+  let randomCalib = false;
   try {
     let calibration = [];
-    if (values.calib !== undefined) {
+    if (values.calib === 'random') {
+      calibration = randomCalibration(model.inputInfo(), 32);
+      randomCalib = true;
+    } else if (values.calib !== undefined) {
       try {
         calibration = await readCalibration(values.calib, model.inputInfo());
       } catch (e) {
@@ -506,7 +587,7 @@ async function cmdOptimize(args, io) {
     }
     const withReport = values.report !== undefined || calibration.length > 0 || recipe.quantize !== undefined;
     try {
-      if (withReport) ({ bytes, report } = model.optimizeWithReport(recipe, calibration));
+      if (withReport) ({ bytes, report } = model.optimizeWithReport(recipe, calibration, progressBar(io)));
       else bytes = model.optimize(recipe);
     } catch (e) {
       if (e instanceof ModelpressError && e.code !== 'INTERNAL') {
@@ -519,6 +600,12 @@ async function cmdOptimize(args, io) {
     model.dispose();
   }
 
+  if (randomCalib && report) {
+    report.warnings = [
+      'CALIBRATED ON RANDOM DATA (--calib random): activation ranges are guesses, accuracy may be poor; give real samples with --calib X.npy',
+      ...(report.warnings ?? []),
+    ];
+  }
   await writeAtomic(out, bytes);
   if (values.report !== undefined) {
     try {

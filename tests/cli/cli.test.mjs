@@ -470,11 +470,52 @@ describe('optimize --quantize, --calib, --report', () => {
       [['--quantize', 'int3'], /unknown --quantize mode 'int3'/],
       [['--io', 'int8'], /--io needs --quantize/],
       [['--quantize', 'int8', '--io', 'int4'], /unknown --io type 'int4'/],
+      [['--quantize', 'int8', '--calib-method', 'median'], /unknown --calib-method 'median'/],
+      [['--quantize', 'int8', '--calib-method', 'percentile', '--percentile', '120'], /--percentile must be in/],
+      [['--skip', 'CONV_2D'], /--skip needs --quantize/],
+      [['--int8-only'], /--int8-only needs --quantize/],
     ]) {
       r = cli(['optimize', float(), '-o', out, ...args]);
       assert.equal(r.code, 2, args.join(' '));
       assert.match(r.stderr, re);
     }
+  });
+});
+
+describe('optimize --skip, --int8-only, --calib-method, --calib random', () => {
+  const digits = () => fx('digits_cnn_float32.tflite');
+  const calib = path.join(ROOT, 'tests/fixtures/data/digits_x_calib.npy');
+
+  test('--skip keeps the matching layers float and the report lists them', (t) => {
+    const dir = tmpDir(t);
+    const rep = path.join(dir, 'r.json');
+    const r = cli(['optimize', digits(), '-o', path.join(dir, 'o.tflite'), '--quantize', 'int8', '--calib', calib,
+      '--skip', 'FULLY_CONNECTED', '--calib-method', 'mse', '--report', rep]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(rep, 'utf8'));
+    assert.equal(report.floatOps.filter((o) => /FULLY_CONNECTED \(skipped by the recipe\)/.test(o)).length, 2);
+    for (const l of report.layers) {
+      assert.equal(l.weightDtype, l.op === 'FULLY_CONNECTED' ? 'float32' : 'int8', l.op);
+    }
+  });
+
+  test('--int8-only fails listing the ops without integer kernels', (t) => {
+    const dir = tmpDir(t);
+    const r = cli(['optimize', fx('ops_elementwise.tflite'), '-o', path.join(dir, 'o.tflite'), '--quantize', 'int8',
+      '--calib', 'random', '--int8-only']);
+    assert.equal(r.code, 1);
+    assertOneLineError(r, /--int8-only: .*node \d+: EXP/);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  test('--calib random works and the report warns loudly', (t) => {
+    const dir = tmpDir(t);
+    const rep = path.join(dir, 'r.json');
+    const r = cli(['optimize', digits(), '-o', path.join(dir, 'o.tflite'), '--quantize', 'int8', '--calib', 'random', '--report', rep]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(rep, 'utf8'));
+    assert.match(report.warnings[0], /RANDOM DATA/);
+    assert.match(r.stderr, /RANDOM DATA/);
   });
 });
 

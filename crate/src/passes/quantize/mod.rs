@@ -45,7 +45,7 @@ pub struct QuantizeConfig {
     pub int8_only: bool,
     /// Layers kept float: op type names (e.g. `FULLY_CONNECTED`) or glob
     /// patterns (`*` and `?`) matched against the op's output and weight
-    /// tensor names.
+    /// tensor names (not its activation inputs).
     #[serde(default)]
     pub skip: Vec<String>,
     /// Dynamic mode: weights with fewer elements stay float (converter: 1024).
@@ -92,7 +92,9 @@ impl QuantizeConfig {
                     return true;
                 }
             }
-            op.outputs.iter().chain(op.inputs.iter().flatten()).any(|&t| glob(p, &sg.tensors[t].name))
+            // Output names, and names of inputs nothing computes (weights).
+            let weights = op.inputs.iter().flatten().filter(|&&t| sg.producer(t).is_none() && !sg.inputs.contains(&t));
+            op.outputs.iter().chain(weights).any(|&t| glob(p, &sg.tensors[t].name))
         })
     }
 }
