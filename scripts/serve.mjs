@@ -7,10 +7,12 @@
 // and a Content-Security-Policy that allows only this origin plus
 // 'wasm-unsafe-eval' (compiling WebAssembly).
 //
-// usage: node scripts/serve.mjs [--port N] [--host]
+// usage: node scripts/serve.mjs [--port N] [--host] [--qr]
 //   --port N   port (default $PORT or 8080; 0 picks a free one)
-//   --host     listen on 0.0.0.0 (all interfaces) and print the LAN URLs;
-//              default is 127.0.0.1 only
+//   --host     listen on 0.0.0.0 (all interfaces) and print the LAN URLs,
+//              with a QR code of the first one when stdout is a terminal
+//              (to open the page on a phone); default is 127.0.0.1 only
+//   --qr       print the QR code even when stdout is not a terminal
 
 import http from 'node:http';
 import { createReadStream, promises as fsp } from 'node:fs';
@@ -18,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { encodeQr, qrToAnsi } from './qr.mjs';
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const MOUNTS = [
@@ -146,13 +149,14 @@ async function main() {
     options: {
       port: { type: 'string', short: 'p' },
       host: { type: 'boolean' },
+      qr: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: node scripts/serve.mjs [--port N] [--host] [--quiet]\n');
+    process.stdout.write('usage: node scripts/serve.mjs [--port N] [--host] [--qr] [--quiet]\n');
     return;
   }
   const portText = values.port ?? process.env.PORT ?? '8080';
@@ -176,7 +180,12 @@ async function main() {
     const actual = server.address().port;
     process.stdout.write(`modelpress page at http://127.0.0.1:${actual}/\n`);
     if (values.host) {
-      for (const a of lanAddresses()) process.stdout.write(`  on your network: http://${a}:${actual}/\n`);
+      const lan = lanAddresses();
+      for (const a of lan) process.stdout.write(`  on your network: http://${a}:${actual}/\n`);
+      if (lan.length && (process.stdout.isTTY || values.qr)) {
+        const url = `http://${lan[0]}:${actual}/`;
+        process.stdout.write(`\nScan to open ${url} on a phone on the same network:\n${qrToAnsi(encodeQr(url))}\n`);
+      }
     }
   });
   const stop = () => server.close(() => process.exit(0)).closeAllConnections?.();
