@@ -1,47 +1,48 @@
-// Browser entry of the modelpress package: loads the `--target web` wasm build
-// (pkg/web) and exposes `loadModel`. Works in a page or a (module) Web Worker.
+// Browser entry of the modelpress package (the `browser` / `default` export):
+// works in a page, in a module Web Worker and in bundlers (Vite, ...).
+// The wasm build is picked by feature detection (js/wasm-builds.mjs).
 
-import init, { WasmModel, version, buildInfo as wasmBuildInfo, lastPanicMessage } from '../pkg/web/modelpress.js';
-import { setPanicSource } from './errors.mjs';
-import { fromWasmError } from './errors.mjs';
-import { Model, loadWith } from './model.mjs';
+import { createWorkerModelWith } from './worker-client.mjs';
+import { WorkerError } from './errors.mjs';
 
-export { Model, prepareInputs } from './model.mjs';
-export { ModelpressError, ErrorCode, reviveError } from './errors.mjs';
-
-let ready;
-
-/**
- * Fetch and instantiate the wasm once. Optional `source`: a URL, Response,
- * BufferSource or WebAssembly.Module (defaults to modelpress_bg.wasm next to the glue).
- */
-export function initModelpress(source) {
-  setPanicSource(lastPanicMessage);
-  ready ??= init(source === undefined ? undefined : { module_or_path: source }).catch((e) => {
-    ready = undefined;
-    throw fromWasmError(e);
-  });
-  return ready;
-}
+export { initModelpress, loadModel, loadModelSync, coreVersion, buildInfo, wasmMemoryBytes, detectFeatures } from './runtime-web.mjs';
+export { Model } from './api.mjs';
+export { WorkerModel } from './worker-client.mjs';
+export { prepareInputs } from './model.mjs';
+export { validateRecipe } from './recipe.mjs';
+export { ModelpressError, RecipeError, AbortError, UnsupportedRuntimeError, WorkerError, ErrorCode, reviveError } from './errors.mjs';
 
 /**
- * Parse model bytes (.tflite).
- * @param {Uint8Array|ArrayBuffer} bytes
- * @returns {Promise<Model>}
+ * Load a model into a module Web Worker (js/worker.mjs): the same API as
+ * loadModel's Model, with every long call off the calling thread; aborting a
+ * call terminates the worker (a new one is started for the next call);
+ * dispose() terminates it.
+ * @param {Uint8Array|ArrayBuffer|ArrayBufferView|Blob|Response} input
+ * @param {{workerUrl?: string|URL, build?: string, signal?: AbortSignal}} [options]
+ *   workerUrl: where js/worker.mjs is served, if not next to this file
+ * @returns {Promise<import('./worker-client.mjs').WorkerModel>}
  */
-export async function loadModel(bytes) {
-  await initModelpress();
-  return loadWith(WasmModel, bytes);
-}
-
-/** Version of the Rust core. */
-export async function coreVersion() {
-  await initModelpress();
-  return version();
-}
-
-/** `{build, version}` of the loaded wasm. */
-export async function buildInfo() {
-  await initModelpress();
-  return wasmBuildInfo();
+export function createWorkerModel(input, options = {}) {
+  const { workerUrl } = options ?? {};
+  if (typeof Worker !== 'function') {
+    return Promise.reject(new WorkerError('this environment has no Web Worker; use loadModel'));
+  }
+  const spawn = () => {
+    // The literal `new Worker(new URL('./worker.mjs', import.meta.url), {type: 'module'})`
+    // is what bundlers look for to bundle the worker.
+    const w = workerUrl ? new Worker(workerUrl, { type: 'module' }) : new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
+    return {
+      post: (msg, transfer) => w.postMessage(msg, transfer),
+      onMessage: (fn) => w.addEventListener('message', (e) => fn(e.data)),
+      onError: (fn) => {
+        w.addEventListener('error', (e) => {
+          e.preventDefault?.();
+          fn(new WorkerError(`the modelpress worker failed${e.message ? `: ${e.message}` : ' to start (is the worker script served, as JavaScript, at its URL?)'}`));
+        });
+        w.addEventListener('messageerror', () => fn(new WorkerError('a message from the modelpress worker could not be read')));
+      },
+      terminate: () => w.terminate(),
+    };
+  };
+  return createWorkerModelWith(spawn, input, options);
 }

@@ -1,14 +1,20 @@
-// Errors of the modelpress package: one class with a stable `code`.
+// Errors of the modelpress package: `ModelpressError` with a stable `code`,
+// and a few subclasses for the cases callers branch on.
 //
 // Codes coming from the Rust core (crate/src/error.rs, `Error::code`):
 //   INVALID_MODEL       the bytes are not a model we can read (corrupt, truncated, wrong file)
 //   UNSUPPORTED_FORMAT  a recognized format we do not read (ONNX, PNG, zip, ...)
 //   UNSUPPORTED_OPS     the engine cannot run some ops of the model
-//   BAD_INPUT           run() inputs do not fit the model
+//   BAD_INPUT           run() inputs (or calibration samples) do not fit the model
 //   EXEC_ERROR          a node failed while running
 //   UNSUPPORTED         a model feature or option that is not supported
-//   INVALID_ARGUMENT    a bad request (e.g. an invalid recipe)
+//   INVALID_ARGUMENT    a bad request (e.g. an option the model cannot take)
 // Codes added by the JS layer:
+//   INVALID_RECIPE      a recipe with a bad field (RecipeError: .field, .allowed)
+//   ABORTED             cancelled through an AbortSignal (AbortError, name 'AbortError')
+//   UNSUPPORTED_RUNTIME this JS engine cannot run any of the package's wasm builds
+//   WORKER_ERROR        the Web Worker (or worker thread) failed or could not start (WorkerError)
+//   NOT_READY           a synchronous call before initModelpress() finished (browser)
 //   BAD_NPY             a .npy file we cannot read or write
 //   NOT_BUILT           the wasm build (pkg/) is missing
 //   DISPOSED            a Model used after dispose()
@@ -22,6 +28,11 @@ export const ErrorCode = Object.freeze({
   EXEC_ERROR: 'EXEC_ERROR',
   UNSUPPORTED: 'UNSUPPORTED',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  INVALID_RECIPE: 'INVALID_RECIPE',
+  ABORTED: 'ABORTED',
+  UNSUPPORTED_RUNTIME: 'UNSUPPORTED_RUNTIME',
+  WORKER_ERROR: 'WORKER_ERROR',
+  NOT_READY: 'NOT_READY',
   BAD_NPY: 'BAD_NPY',
   NOT_BUILT: 'NOT_BUILT',
   DISPOSED: 'DISPOSED',
@@ -45,6 +56,54 @@ export class ModelpressError extends Error {
   /** A plain object that survives postMessage / JSON. */
   toJSON() {
     return { name: this.name, code: this.code, message: this.message };
+  }
+}
+
+/** A recipe field with a wrong type or value. `field` is a dotted path ('quantize.mode'). */
+export class RecipeError extends ModelpressError {
+  /**
+   * @param {string} message
+   * @param {{field?: string, allowed?: readonly unknown[], cause?: unknown}} [options]
+   */
+  constructor(message, options = {}) {
+    super(ErrorCode.INVALID_RECIPE, message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RecipeError';
+    this.field = options.field ?? '';
+    this.allowed = options.allowed ? [...options.allowed] : undefined;
+  }
+
+  toJSON() {
+    return { ...super.toJSON(), field: this.field, allowed: this.allowed };
+  }
+}
+
+/** A call cancelled through its AbortSignal (name 'AbortError', as fetch's). */
+export class AbortError extends ModelpressError {
+  constructor(message = 'the operation was aborted', options) {
+    super(ErrorCode.ABORTED, message, options);
+    this.name = 'AbortError';
+  }
+}
+
+/** The JS engine lacks what every available wasm build needs (e.g. SIMD). */
+export class UnsupportedRuntimeError extends ModelpressError {
+  /** @param {string} message @param {{missing?: string[], cause?: unknown}} [options] */
+  constructor(message, options = {}) {
+    super(ErrorCode.UNSUPPORTED_RUNTIME, message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'UnsupportedRuntimeError';
+    this.missing = options.missing ?? [];
+  }
+
+  toJSON() {
+    return { ...super.toJSON(), missing: this.missing };
+  }
+}
+
+/** The worker of a WorkerModel crashed or could not be started. */
+export class WorkerError extends ModelpressError {
+  constructor(message, options) {
+    super(ErrorCode.WORKER_ERROR, message, options);
+    this.name = 'WorkerError';
   }
 }
 
@@ -84,8 +143,26 @@ export function fromWasmError(e) {
   return new ModelpressError(ErrorCode.INTERNAL, `internal error: ${msg}`, { cause: e });
 }
 
-/** Rebuild a ModelpressError from its toJSON() form (e.g. after postMessage). */
+/** Rebuild an error from its toJSON() form (e.g. after postMessage), with its subclass. */
 export function reviveError(obj) {
   if (obj instanceof Error) return obj;
-  return new ModelpressError(obj?.code ?? ErrorCode.INTERNAL, obj?.message ?? 'unknown error');
+  const code = obj?.code ?? ErrorCode.INTERNAL;
+  const message = obj?.message ?? 'unknown error';
+  switch (code) {
+    case ErrorCode.INVALID_RECIPE:
+      return new RecipeError(message, { field: obj.field, allowed: obj.allowed });
+    case ErrorCode.ABORTED:
+      return new AbortError(message);
+    case ErrorCode.UNSUPPORTED_RUNTIME:
+      return new UnsupportedRuntimeError(message, { missing: obj.missing });
+    case ErrorCode.WORKER_ERROR:
+      return new WorkerError(message);
+    default:
+      return new ModelpressError(KNOWN.has(code) ? code : ErrorCode.INTERNAL, message);
+  }
+}
+
+/** Throw an AbortError if `signal` is aborted. */
+export function throwIfAborted(signal, what = 'the operation') {
+  if (signal?.aborted) throw new AbortError(`${what} was aborted`, { cause: signal.reason });
 }

@@ -1,16 +1,19 @@
-// The JS `Model`: a small wrapper over the wasm `WasmModel` handle, shared by
-// the Node entry (js/node.mjs) and the browser entry (js/browser.mjs).
-// It maps core errors to ModelpressError, checks run() inputs against the
-// model's inputs with messages that name the input, and frees the handle.
+// `CoreModel`: the synchronous wrapper over the wasm `WasmModel` handle. The
+// CLI uses it through js/node.mjs; the public async `Model` (js/api.mjs) is
+// built on it. It maps core errors to ModelpressError, checks run() inputs
+// against the model's inputs with messages that name the input, and frees the
+// handle.
 
 import { ErrorCode, ModelpressError, fromWasmError, isWasmTrap } from './errors.mjs';
 import { dtypeOfArray } from './npy.mjs';
 
 const fmtShape = (s) => `[${s.join(',')}]`;
 
-function toUint8(bytes) {
+/** A view of model bytes given as a Uint8Array, an (Shared)ArrayBuffer or another ArrayBufferView (no copy). */
+export function toUint8(bytes) {
   if (bytes instanceof Uint8Array) return bytes;
   if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (typeof SharedArrayBuffer === 'function' && bytes instanceof SharedArrayBuffer) return new Uint8Array(bytes);
   if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   throw new ModelpressError(ErrorCode.INVALID_ARGUMENT, 'model bytes must be a Uint8Array or an ArrayBuffer');
 }
@@ -86,7 +89,7 @@ function recipeJson(recipe) {
   throw new ModelpressError(ErrorCode.INVALID_ARGUMENT, 'recipe must be an object');
 }
 
-export class Model {
+export class CoreModel {
   #h;
   #broken = false;
 
@@ -191,8 +194,11 @@ export class Model {
 }
 
 if (typeof Symbol.dispose === 'symbol') {
-  Model.prototype[Symbol.dispose] = Model.prototype.dispose;
+  CoreModel.prototype[Symbol.dispose] = CoreModel.prototype.dispose;
 }
+
+/** The old name of CoreModel (js/node.mjs exports it as `Model`). */
+export { CoreModel as Model };
 
 /** Load model bytes with a given `WasmModel` class (from the node or web build). */
 export function loadWith(WasmModel, bytes) {
@@ -203,5 +209,5 @@ export function loadWith(WasmModel, bytes) {
   } catch (e) {
     throw fromWasmError(e);
   }
-  return new Model(handle);
+  return new CoreModel(handle);
 }

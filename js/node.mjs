@@ -1,5 +1,8 @@
-// Node entry of the modelpress package: loads the `--target nodejs` wasm build
-// (pkg/node, synchronously from disk, no fetch) and exposes `loadModel`.
+// The synchronous Node API the CLI (js/cli.mjs) is built on: loads the
+// `--target nodejs` wasm build (pkg/node, synchronously from disk, no fetch);
+// `loadModel` returns a CoreModel (js/model.mjs) whose methods are all
+// synchronous. The package's public Node entry is js/index.node.mjs (the
+// async API shared with browsers).
 
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';

@@ -87,7 +87,7 @@ else
   echo "(no tests/python/test_*.py yet: skipping the Python cross-checks)"
 fi
 
-step "node --test tests/cli/ tests/e2e/"
+step "node --test tests/cli/ tests/e2e/ tests/package/"
 echo "(total so far $(( $(date +%s) - T0 )) s)"
 LAST=1
-node --test tests/cli/ tests/e2e/
+node --test tests/cli/ tests/e2e/ tests/package/
