@@ -7,6 +7,7 @@ pub mod fold;
 pub mod prune;
 pub mod quantize;
 pub mod report;
+pub mod sparse;
 
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +68,10 @@ pub struct Recipe {
     /// Post-training quantization (applied last).
     #[serde(default)]
     pub quantize: Option<QuantizeConfig>,
+    /// Store sparse weights in TFLite's sparse tensor format behind DENSIFY
+    /// ops (after every other transform).
+    #[serde(default)]
+    pub sparse_format: bool,
 }
 
 impl Recipe {
@@ -84,6 +89,9 @@ impl Recipe {
         }
         if let Some(q) = &self.quantize {
             v.push(Box::new(Quantize(q.clone())));
+        }
+        if self.sparse_format {
+            v.push(Box::new(sparse::SparseEncode::for_recipe(self)));
         }
         v
     }
