@@ -77,7 +77,14 @@ pub struct Recipe {
 impl Recipe {
     /// Parse a recipe from JSON, naming the bad field on error.
     pub fn from_json(s: &str) -> Result<Recipe> {
-        serde_json::from_str(s).map_err(|e| Error::InvalidArgument(format!("recipe: {e}")))
+        let r: Recipe = serde_json::from_str(s).map_err(|e| Error::InvalidArgument(format!("recipe: {e}")))?;
+        if let Some(p) = &r.prune {
+            p.validate()?;
+        }
+        if let Some(c) = &r.cluster {
+            c.validate()?;
+        }
+        Ok(r)
     }
     pub fn transforms(&self) -> Vec<Box<dyn Transform>> {
         let mut v: Vec<Box<dyn Transform>> = Vec::new();

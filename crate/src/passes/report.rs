@@ -46,6 +46,12 @@ pub struct LayerReport {
     pub activation_dtype: Option<String>,
     pub sqnr_db: Option<f64>,
     pub cosine: Option<f64>,
+    /// Stored bytes of the weight tensor (values plus sparse indices) and
+    /// their gzip -9 size, before and after.
+    pub weight_bytes_before: Option<usize>,
+    pub weight_gzip_before: Option<usize>,
+    pub weight_bytes: Option<usize>,
+    pub weight_gzip: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -202,7 +208,7 @@ fn simulation(original: &Model, optimized: &Model) -> (Model, HashMap<TensorId, 
             // A constant: take the optimized file's stored values.
             for &c in cands {
                 let ot = &osg.tensors[c];
-                if optimized.is_constant(0, c) && ot.dtype != DType::F32 {
+                if optimized.is_constant(0, c) {
                     if let Some(vals) = dequantized(optimized, ot) {
                         if vals.len() == t.num_elements() {
                             let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -282,7 +288,11 @@ pub fn build(
     max_samples: usize,
 ) -> Result<Report> {
     let mut warnings = Vec::new();
-    let layers = layer_table(original, optimized);
+    // Sparse-format weights are read through their DENSIFY (sizes use the real bytes).
+    let view = crate::passes::sparse::densified(optimized)?;
+    let optimized = &view;
+    let mut layers = layer_table(original, optimized);
+    add_weight_bytes(&mut layers, original, optimized_bytes_model(optimized_bytes).as_ref().unwrap_or(optimized));
     let mut report = Report {
         input: Sizes { bytes: original_bytes.len(), gzip_bytes: gzip_size(original_bytes) },
         output: Sizes { bytes: optimized_bytes.len(), gzip_bytes: gzip_size(optimized_bytes) },
@@ -446,7 +456,37 @@ fn layer_table(original: &Model, optimized: &Model) -> Vec<LayerReport> {
             activation_dtype: out.map(|t| t.dtype.name().to_string()),
             sqnr_db: None,
             cosine: None,
+            weight_bytes_before: None,
+            weight_gzip_before: None,
+            weight_bytes: None,
+            weight_gzip: None,
         });
     }
     rows
+}
+
+/// The optimized model as written (sparse weights still encoded), for sizes.
+fn optimized_bytes_model(bytes: &[u8]) -> Option<Model> {
+    crate::formats::tflite::read(bytes).ok()
+}
+
+/// Fill the per-tensor stored bytes (raw and gzip) before and after, by
+/// weight name (a sparse tensor counts its values and index vectors).
+fn add_weight_bytes(layers: &mut [LayerReport], original: &Model, stored: &Model) {
+    let find = |m: &Model, name: &str| -> Option<TensorId> {
+        let sg = &m.subgraphs[0];
+        let named: Vec<TensorId> = (0..sg.tensors.len()).filter(|&t| base_name(&sg.tensors[t].name) == name).collect();
+        named.iter().copied().find(|&t| m.is_constant(0, t)).or(named.first().copied())
+    };
+    for l in layers.iter_mut() {
+        let Some(w) = l.weight.clone() else { continue };
+        if let Some(b) = find(original, &w).and_then(|t| crate::passes::sparse::stored_weight_bytes(original, t)) {
+            l.weight_bytes_before = Some(b.len());
+            l.weight_gzip_before = Some(gzip_size(&b));
+        }
+        if let Some(b) = find(stored, &w).and_then(|t| crate::passes::sparse::stored_weight_bytes(stored, t)) {
+            l.weight_bytes = Some(b.len());
+            l.weight_gzip = Some(gzip_size(&b));
+        }
+    }
 }
