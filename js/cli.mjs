@@ -91,9 +91,20 @@ options:
                        instead of leaving them float between DEQUANTIZE/QUANTIZE
       --skip PATTERN   keep layers float: an op type (e.g. FULLY_CONNECTED) or a
                        glob on tensor names (e.g. '*fc1*'); repeatable
+      --prune S        prune to sparsity S (fraction of zeros, e.g. 0.5)
+      --prune-pattern P  unstructured (default), N:M (e.g. 2:4), block:RxC
+      --prune-scope S  layer (top-k per tensor, default) or global (one threshold)
+      --prune-method M magnitude (default) or obs (data-aware; needs --calib)
+      --cluster K      cluster weights to K values per tensor
+      --cluster-init I kmeans++ (default), linear, density, random
+      --cluster-per-channel  K values per output channel instead of per tensor
+      --preserve-sparsity    zeros stay zero (not counted in K)
+      --sparse-format  store pruned weights in TFLite's sparse format (+ DENSIFY)
       --report FILE    write the optimization report (sizes, per-layer table,
                        fidelity) as JSON
   -h, --help           show this help
+
+Order: prune -> cluster -> quantize. Every flag maps to a recipe field (see README).
 `,
 };
 
@@ -113,6 +124,15 @@ const OPTIONS = {
     'calib-method': { type: 'string' },
     percentile: { type: 'string' },
     'int8-only': { type: 'boolean' },
+    prune: { type: 'string' },
+    'prune-pattern': { type: 'string' },
+    'prune-scope': { type: 'string' },
+    'prune-method': { type: 'string' },
+    cluster: { type: 'string' },
+    'cluster-init': { type: 'string' },
+    'cluster-per-channel': { type: 'boolean' },
+    'preserve-sparsity': { type: 'boolean' },
+    'sparse-format': { type: 'boolean' },
     skip: { type: 'string', multiple: true },
     report: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -550,6 +570,45 @@ async function cmdOptimize(args, io) {
     }
     recipe = { ...recipe, quantize: { ...recipe.quantize, calibration } };
   }
+  const pruneFlags = ['prune-pattern', 'prune-scope', 'prune-method'];
+  if (values.prune !== undefined || pruneFlags.some((f) => values[f] !== undefined)) {
+    const prune = { ...(recipe.prune ?? {}) };
+    if (values.prune !== undefined) {
+      const sp = Number(values.prune);
+      if (!(sp >= 0 && sp < 1)) throw new UsageError(`--prune must be a fraction of zeros in [0, 1), got '${values.prune}'`, 'optimize');
+      prune.sparsity = sp;
+    }
+    if (values['prune-pattern'] !== undefined) prune.pattern = values['prune-pattern'];
+    if (values['prune-scope'] !== undefined) {
+      if (!['layer', 'global'].includes(values['prune-scope'])) throw new UsageError(`unknown --prune-scope '${values['prune-scope']}' (layer, global)`, 'optimize');
+      prune.scope = values['prune-scope'];
+    }
+    if (values['prune-method'] !== undefined) {
+      if (!['magnitude', 'obs'].includes(values['prune-method'])) throw new UsageError(`unknown --prune-method '${values['prune-method']}' (magnitude, obs)`, 'optimize');
+      prune.method = values['prune-method'];
+    }
+    recipe = { ...recipe, prune };
+  }
+  const clusterFlags = ['cluster-init', 'cluster-per-channel', 'preserve-sparsity'];
+  if (values.cluster !== undefined || clusterFlags.some((f) => values[f] !== undefined)) {
+    const cluster = { ...(recipe.cluster ?? {}) };
+    if (values.cluster !== undefined) {
+      const k = Number(values.cluster);
+      if (!Number.isInteger(k) || k < 2) throw new UsageError(`--cluster must be an integer >= 2, got '${values.cluster}'`, 'optimize');
+      cluster.clusters = k;
+    }
+    if (cluster.clusters === undefined) throw new UsageError('--cluster-* flags need --cluster K (or a recipe with "cluster")', 'optimize');
+    if (values['cluster-init'] !== undefined) {
+      if (!['kmeans++', 'linear', 'density', 'random'].includes(values['cluster-init'])) {
+        throw new UsageError(`unknown --cluster-init '${values['cluster-init']}' (kmeans++, linear, density, random)`, 'optimize');
+      }
+      cluster.init = values['cluster-init'];
+    }
+    if (values['cluster-per-channel']) cluster.perChannel = true;
+    if (values['preserve-sparsity']) cluster.preserveSparsity = true;
+    recipe = { ...recipe, cluster };
+  }
+  if (values['sparse-format']) recipe = { ...recipe, sparseFormat: true };
   if (values['int8-only']) {
     needQuant('--int8-only');
     recipe = { ...recipe, quantize: { ...recipe.quantize, int8Only: true } };

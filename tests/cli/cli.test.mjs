@@ -508,6 +508,35 @@ describe('optimize --skip, --int8-only, --calib-method, --calib random', () => {
     assert.deepEqual(readdirSync(dir), []);
   });
 
+  test('prune -> cluster -> int8 from flags keeps zeros and at most K codes per tensor', (t) => {
+    const dir = tmpDir(t);
+    const rep = path.join(dir, 'r.json');
+    const r = cli(['optimize', digits(), '-o', path.join(dir, 'o.tflite'), '--prune', '0.5', '--prune-method', 'obs',
+      '--cluster', '16', '--preserve-sparsity', '--quantize', 'int8', '--calib', calib, '--report', rep]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(rep, 'utf8'));
+    const conv2 = report.layers.find((l) => l.weight.includes('conv2'));
+    assert.ok(conv2.sparsity >= 0.49, `conv2 sparsity ${conv2.sparsity}`);
+    assert.ok(conv2.uniqueValues <= 17 * 64, `conv2 distinct values ${conv2.uniqueValues}`);
+    assert.ok(report.output.gzipBytes < report.input.gzipBytes / 4);
+  });
+
+  test('bad prune/cluster flags are usage errors', () => {
+    for (const [args, re] of [
+      [['--prune', '1.5'], /--prune must be a fraction/],
+      [['--prune', '0.5', '--prune-scope', 'model'], /unknown --prune-scope 'model'/],
+      [['--cluster', '1'], /--cluster must be an integer >= 2/],
+      [['--preserve-sparsity'], /need --cluster K/],
+    ]) {
+      const r = cli(['optimize', digits(), '-o', '/tmp/never.tflite', ...args]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, re);
+    }
+    const r = cli(['optimize', digits(), '-o', '/tmp/never.tflite', '--prune', '0.5', '--prune-pattern', '3:2']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /3:2/);
+  });
+
   test('--calib random works and the report warns loudly', (t) => {
     const dir = tmpDir(t);
     const rep = path.join(dir, 'r.json');
