@@ -839,28 +839,48 @@ fn pads_match_naive() {
 // ------------------------------------------------------------ errors, not panics
 
 #[test]
-fn quantized_weights_without_dequantize_are_rejected() {
+fn int8_weights_on_float_activations_run_as_hybrid_ops() {
+    // LiteRT runs these with its hybrid kernels; so does the int8 family.
+    // The result must equal the float op on the dequantized weights (within
+    // the per-run input quantization error of the hybrid kernels).
     for code in [BuiltinOp::CONV_2D, BuiltinOp::DEPTHWISE_CONV_2D, BuiltinOp::FULLY_CONNECTED] {
-        let mut g = G::new();
-        let xi = g.input(&[1, 3, 3, 2]);
         let (wshape, n): (Vec<usize>, usize) = match code {
             BuiltinOp::FULLY_CONNECTED => (vec![4, 18], 72),
             BuiltinOp::DEPTHWISE_CONV_2D => (vec![1, 3, 3, 2], 18),
             _ => (vec![4, 3, 3, 2], 72),
         };
-        let wi = g.raw(DType::I8, &wshape, vec![3u8; n]);
-        g.m.subgraphs[0].tensors[wi].quant = Some(modelpress::ir::QuantParams::per_tensor(0.1, 0));
         let table = match code {
             BuiltinOp::FULLY_CONNECTED => "FullyConnectedOptions",
             BuiltinOp::DEPTHWISE_CONV_2D => "DepthwiseConv2DOptions",
             _ => "Conv2DOptions",
         };
-        g.op(code, vec![Some(xi), Some(wi), None], table, &[]);
-        let err = match Engine::new(&g.m) {
-            Ok(_) => panic!("{code:?}: int8 weights accepted"),
-            Err(e) => e.to_string(),
+        let x: Vec<f32> = (0..18).map(|i| (i as f32 * 0.37).sin()).collect();
+        let run = |int8: bool| {
+            let mut g = G::new();
+            let xi = g.input(&[1, 3, 3, 2]);
+            let wi = if int8 {
+                let wi = g.raw(DType::I8, &wshape, vec![3u8; n]);
+                g.m.subgraphs[0].tensors[wi].quant = Some(modelpress::ir::QuantParams::per_tensor(0.1, 0));
+                wi
+            } else {
+                g.cf(&wshape, &vec![0.3; n])
+            };
+            g.op(code, vec![Some(xi), Some(wi), None], table, &[]);
+            let mut e = Engine::new(&g.m).unwrap_or_else(|e| panic!("{code:?}: {e}"));
+            let y = e.run(vec![Value::f32(vec![1, 3, 3, 2], x.clone()).unwrap()]).unwrap();
+            y[0].as_f32().unwrap().to_vec()
         };
-        assert!(err.contains("int8") && err.contains("DEQUANTIZE"), "{err}");
+        let (h, f) = (run(true), run(false));
+        assert_eq!(h.len(), f.len());
+        for (a, b) in h.iter().zip(&f) {
+            assert!((a - b).abs() <= 0.02 * b.abs().max(1.0), "{code:?}: hybrid {a} vs float {b}");
+        }
+        // int8 weights without quantization parameters cannot be interpreted.
+        let mut g = G::new();
+        let xi = g.input(&[1, 3, 3, 2]);
+        let wi = g.raw(DType::I8, &wshape, vec![3u8; n]);
+        g.op(code, vec![Some(xi), Some(wi), None], table, &[]);
+        assert!(Engine::new(&g.m).is_err(), "{code:?}: int8 weights without scales accepted");
     }
     // float16 bias likewise
     let mut g = G::new();

@@ -1,6 +1,6 @@
 //! Planning (order, lifetimes, constants) and execution.
 
-use super::ops::{self, OpImpl};
+use super::ops::{self, OpImpl, PrepareFn, Prepared};
 use super::value::{numel, Pool};
 use super::{Node, Value};
 use crate::error::{Error, Result};
@@ -19,7 +19,7 @@ pub fn unsupported_ops(model: &Model) -> Vec<String> {
     let Some(sg) = model.subgraphs.first() else { return vec!["model has no subgraphs".into()] };
     let mut out = Vec::new();
     for (i, op) in sg.ops.iter().enumerate() {
-        if let Err(why) = lookup(op, sg) {
+        if let Err(why) = lookup_prepared(op, sg) {
             out.push(format!("node {i}: {} ({why})", op.kind.name()));
         }
     }
@@ -27,15 +27,21 @@ pub fn unsupported_ops(model: &Model) -> Vec<String> {
 }
 
 fn lookup(op: &Op, sg: &Subgraph) -> std::result::Result<OpImpl, String> {
+    lookup_prepared(op, sg).map(|(imp, _)| imp)
+}
+
+/// The first implementation whose check accepts the node, with its
+/// plan-time prepare step if the family has one.
+fn lookup_prepared(op: &Op, sg: &Subgraph) -> std::result::Result<(OpImpl, Option<PrepareFn>), String> {
     let OpKind::Builtin(b) = &op.kind else { return Err("custom op".into()) };
-    let cands = ops::candidates(*b);
+    let cands = ops::candidates_prepared(*b);
     if cands.is_empty() {
         return Err("no kernel for this op".into());
     }
     let mut why = String::new();
-    for imp in cands {
+    for (imp, prepare) in cands {
         match (imp.check)(op, sg) {
-            Ok(()) => return Ok(imp),
+            Ok(()) => return Ok((imp, prepare)),
             Err(e) if why.is_empty() => why = e,
             Err(_) => {}
         }
@@ -48,6 +54,8 @@ pub struct Engine {
     model: Model,
     order: Vec<usize>,
     impls: Vec<OpImpl>,
+    /// Per-node state built at plan time (run instead of `impls[i].run`).
+    prepared: Vec<Option<Box<dyn Prepared>>>,
     consts: Vec<Option<Value>>,
     /// For each tensor, the position in `order` after which it is dead.
     last_use: Vec<Option<usize>>,
@@ -62,8 +70,9 @@ impl Engine {
         if !bad.is_empty() {
             return Err(Error::UnsupportedOps(bad));
         }
-        let impls: Vec<OpImpl> =
-            sg.ops.iter().map(|op| lookup(op, sg).map_err(Error::Unsupported)).collect::<Result<_>>()?;
+        let chosen: Vec<(OpImpl, Option<PrepareFn>)> =
+            sg.ops.iter().map(|op| lookup_prepared(op, sg).map_err(Error::Unsupported)).collect::<Result<_>>()?;
+        let impls: Vec<OpImpl> = chosen.iter().map(|(imp, _)| *imp).collect();
 
         // Constants.
         let mut consts: Vec<Option<Value>> = vec![None; sg.tensors.len()];
@@ -94,6 +103,20 @@ impl Engine {
             })?);
         }
 
+        let mut prepared: Vec<Option<Box<dyn Prepared>>> = Vec::with_capacity(sg.ops.len());
+        for (oi, (op, (_, prepare))) in sg.ops.iter().zip(&chosen).enumerate() {
+            prepared.push(match prepare {
+                None => None,
+                Some(prepare) => {
+                    let known: Vec<Option<&Value>> =
+                        op.inputs.iter().map(|t| t.and_then(|t| consts.get(t).and_then(|c| c.as_ref()))).collect();
+                    let state = prepare(op, sg, &known)
+                        .map_err(|msg| Error::Exec { node: oi, op: op.kind.name(), msg })?;
+                    Some(state)
+                }
+            });
+        }
+
         let order = topo_order(sg, &consts)?;
         let mut last_use: Vec<Option<usize>> = vec![None; sg.tensors.len()];
         for (pos, &oi) in order.iter().enumerate() {
@@ -104,7 +127,7 @@ impl Engine {
         for &t in &sg.outputs {
             last_use[t] = None; // graph outputs live to the end
         }
-        Ok(Engine { model: model.clone(), order, impls, consts, last_use, pool: Pool::default() })
+        Ok(Engine { model: model.clone(), order, impls, prepared, consts, last_use, pool: Pool::default() })
     }
 
     fn sg(&self) -> &Subgraph {
@@ -203,7 +226,10 @@ impl Engine {
                     }
                 }
                 let mut node = Node { op, sg, index: oi, pool: &mut self.pool };
-                (self.impls[oi].run)(&mut node, &ins)?
+                match self.prepared[oi].as_mut() {
+                    Some(state) => state.run(&mut node, &ins)?,
+                    None => (self.impls[oi].run)(&mut node, &ins)?,
+                }
             };
             if outs.len() < op.outputs.len() {
                 return Err(Error::Exec {

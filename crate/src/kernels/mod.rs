@@ -4,3 +4,4 @@ pub mod conv;
 pub mod gemm;
 pub mod elementwise;
 pub mod kmeans;
+pub mod int8;

@@ -17,6 +17,17 @@ use crate::ir::{BuiltinOp, DType, Op, Subgraph};
 pub type RunFn = fn(&mut Node, &Inputs) -> Result<Vec<Value>>;
 pub type CheckFn = fn(&Op, &Subgraph) -> std::result::Result<(), String>;
 
+/// A node's state built once at plan time (weights packed into a kernel's
+/// layout, requantization multipliers, lookup tables, scratch buffers): the
+/// planner runs it in place of `OpImpl::run`.
+pub trait Prepared: Send {
+    fn run(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>>;
+}
+
+/// Builds a node's [`Prepared`] state from its op, its subgraph and the
+/// values of its constant inputs (`None` for inputs known only at run time).
+pub type PrepareFn = fn(&Op, &Subgraph, &[Option<&Value>]) -> std::result::Result<Box<dyn Prepared>, String>;
+
 #[derive(Clone, Copy)]
 pub struct OpImpl {
     pub run: RunFn,
@@ -56,18 +67,30 @@ pub fn float_check(op: &Op, sg: &Subgraph) -> std::result::Result<(), String> {
 /// then integer ones); the planner takes the first whose `check` accepts
 /// the node.
 pub fn candidates(op: BuiltinOp) -> Vec<OpImpl> {
-    [
-        conv::register,
-        elementwise::register,
-        activation::register,
-        array::register,
-        reduce::register,
-        quant::register,
-        int8::register,
-    ]
-    .iter()
-    .filter_map(|f| f(op))
-    .collect()
+    candidates_prepared(op).into_iter().map(|(imp, _)| imp).collect()
+}
+
+/// A family: its registry, and (for families that pack state at plan
+/// time) the prepare step of each op it registers.
+type Family = (fn(BuiltinOp) -> Option<OpImpl>, fn(BuiltinOp) -> Option<PrepareFn>);
+
+fn no_prepare(_: BuiltinOp) -> Option<PrepareFn> {
+    None
+}
+
+const FAMILIES: [Family; 7] = [
+    (conv::register, no_prepare),
+    (elementwise::register, no_prepare),
+    (activation::register, no_prepare),
+    (array::register, no_prepare),
+    (reduce::register, no_prepare),
+    (quant::register, no_prepare),
+    (int8::register, int8::prepare),
+];
+
+/// [`candidates`] with each implementation's plan-time prepare step.
+pub fn candidates_prepared(op: BuiltinOp) -> Vec<(OpImpl, Option<PrepareFn>)> {
+    FAMILIES.iter().filter_map(|(register, prepare)| register(op).map(|imp| (imp, prepare(op)))).collect()
 }
 
 /// The first implementation of a builtin op (any dtype).

@@ -1,0 +1,53 @@
+//! Integer kernels with TFLite's exact arithmetic (int8, int16x8, hybrid).
+//!
+//! - `fixedpoint`: requantization arithmetic and gemmlowp fixed-point math;
+//! - `requant`: per-channel requantization parameters (+ SIMD lane constants);
+//! - `gemm`, `dwconv`, `add`: weight packing and the scalar reference
+//!   kernels, the test oracles of the SIMD twins and the native build's
+//!   kernels;
+//! - `simd128`: the WebAssembly SIMD128 twins (only in wasm32 builds with
+//!   `simd128`).
+//!
+//! Kernel choice happens in this file only: [`gemm`], [`dwconv`], [`add`] below
+//! pick the SIMD128 twin when the build has it and the scalar one otherwise.
+//! Callers never name a kernel variant.
+
+pub mod add;
+pub mod dwconv;
+pub mod fixedpoint;
+pub mod gemm;
+pub mod requant;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod simd128;
+
+pub use add::AddParams;
+pub use dwconv::{DwGeom, PackedDw};
+pub use gemm::{GemmOut, KResult, PackedW};
+pub use requant::Requant;
+
+/// Name of the kernel set this build dispatches to.
+pub const KERNELS: &str = if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) { "simd128" } else { "scalar" };
+
+/// `out[m][n] = requant(bias[n] + Σ_k a[m][k] w[n][k])` (see `gemm.rs`).
+pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, out: GemmOut) -> KResult<()> {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd128::gemm(m, a, lda, w, out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    return gemm::gemm(m, a, lda, w, out);
+}
+
+/// Elementwise int8 ADD/SUB of equal-length arrays (see `add.rs`).
+pub fn add(p: &AddParams, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd128::add(p, a, b, out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    return add::add(p, a, b, out);
+}
+
+/// Depthwise convolution of one padded image (see `dwconv.rs`).
+pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8]) -> KResult<()> {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd128::dwconv(x, g, w, rq, out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    return dwconv::dwconv(x, g, w, rq, out);
+}

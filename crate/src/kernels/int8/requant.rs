@@ -1,0 +1,128 @@
+//! Per-channel requantization of int32 accumulators to a quantized output:
+//! `clamp(zp + rescale(acc), min, max)`, where `rescale` is TFLite's
+//! fixed-point `MultiplyByQuantizedMultiplier` (conv, depthwise, transpose
+//! conv) or the reference FULLY_CONNECTED's `(int32)round(double(acc) * s)`.
+//!
+//! The SIMD kernels cannot shift lanes by different amounts, so for the
+//! fixed-point form this also precomputes, per channel, constants that turn
+//! `RoundingDivideByPOT(s, e)` into a multiply and one uniform shift:
+//! `((s - [s<0]) * 2^(30-e) + 2^29) >> 30` (exact for `1 <= e <= 30`; for
+//! `e = 0` no correction and no rounding term). The kernels keep 64-bit
+//! intermediates non-negative by adding 2^62, so only logical 64-bit shifts
+//! are needed (WebAssembly's arithmetic `i64x2.shr_s` has no x86 SSE
+//! instruction).
+
+use super::fixedpoint::{mbqm, round_half_away};
+
+/// How accumulators are rescaled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scale {
+    /// `MultiplyByQuantizedMultiplier(acc, mult[c], shift[c])`.
+    Fixed { mult: Vec<i32>, shift: Vec<i32> },
+    /// `(int32)round(double(acc) * scale[c])`.
+    Double(Vec<f64>),
+}
+
+/// Lane constants of the fixed-point form for the SIMD kernels, one entry
+/// per channel, each vector padded to a multiple of 16 channels.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Lanes {
+    /// `2^left_shift` (wrapping multiply = left shift).
+    pub lmul: Vec<i32>,
+    /// The Q31 multiplier (non-negative).
+    pub mult: Vec<i32>,
+    /// `2^(30 - right_shift)`.
+    pub pow: Vec<i32>,
+    /// `right_shift >= 1 ? -1 : 0`: lanes whose negative values step down
+    /// by one before the shift.
+    pub ge1: Vec<i32>,
+    /// `2^62 + (right_shift >= 1 ? 2^29 : 0)`.
+    pub round: Vec<i64>,
+    /// Per group of 4 channels: the right shift when all four share it (and
+    /// have no left shift), else -1. Most groups do, and then the rounding
+    /// divide is a uniform 32-bit shift.
+    pub uniform: Vec<i32>,
+}
+
+/// Requantization of `channels` accumulator columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requant {
+    pub scale: Scale,
+    pub zero_point: i32,
+    pub min: i32,
+    pub max: i32,
+    /// Present when every channel fits the SIMD form (non-negative
+    /// multiplier, shifts within range).
+    pub lanes: Option<Lanes>,
+}
+
+/// Channels rounded up to the SIMD lane-constant padding.
+pub fn padded16(c: usize) -> usize {
+    c.div_ceil(16) * 16
+}
+
+impl Requant {
+    /// Fixed-point requantization from per-channel `(multiplier, shift)`.
+    pub fn fixed(mult: Vec<i32>, shift: Vec<i32>, zero_point: i32, min: i32, max: i32) -> Requant {
+        let lanes = Self::lanes_for(&mult, &shift);
+        Requant { scale: Scale::Fixed { mult, shift }, zero_point, min, max, lanes }
+    }
+
+    /// Double-precision requantization (the reference FULLY_CONNECTED).
+    pub fn double(scale: Vec<f64>, zero_point: i32, min: i32, max: i32) -> Requant {
+        Requant { scale: Scale::Double(scale), zero_point, min, max, lanes: None }
+    }
+
+    fn lanes_for(mult: &[i32], shift: &[i32]) -> Option<Lanes> {
+        if mult.len() != shift.len() {
+            return None;
+        }
+        let n = padded16(mult.len());
+        let mut l =
+            Lanes { lmul: vec![1; n], mult: vec![0; n], pow: vec![1 << 30; n], ge1: vec![0; n], round: vec![1 << 62; n], uniform: vec![-1; n / 4] };
+        for (c, (&m, &s)) in mult.iter().zip(shift).enumerate() {
+            let left = s.max(0);
+            let right = (-s).max(0);
+            if m < 0 || left > 30 || right > 30 {
+                return None;
+            }
+            l.lmul[c] = 1 << left;
+            l.mult[c] = m;
+            l.pow[c] = 1 << (30 - right);
+            if right >= 1 {
+                l.round[c] += 1 << 29;
+                l.ge1[c] = -1;
+            }
+        }
+        for (g, u) in l.uniform.iter_mut().enumerate() {
+            let r: Vec<i32> = (g * 4..g * 4 + 4).map(|c| shift.get(c).map_or(-1, |&s| if s > 0 { -1 } else { -s })).collect();
+            if r.iter().all(|&v| v == r[0] && v >= 0) {
+                *u = r[0];
+            }
+        }
+        Some(l)
+    }
+
+    /// Number of channels described.
+    pub fn channels(&self) -> usize {
+        match &self.scale {
+            Scale::Fixed { mult, .. } => mult.len(),
+            Scale::Double(s) => s.len(),
+        }
+    }
+
+    /// The rescaled accumulator of channel `c` (before zero point and clamp).
+    #[inline]
+    pub fn rescale(&self, acc: i32, c: usize) -> i32 {
+        match &self.scale {
+            Scale::Fixed { mult, shift } => mbqm(acc, mult[c], shift[c]),
+            Scale::Double(s) => round_half_away(acc as f64 * s[c]) as i32,
+        }
+    }
+
+    /// The output value of channel `c`.
+    #[inline]
+    pub fn apply(&self, acc: i32, c: usize) -> i32 {
+        self.rescale(acc, c).wrapping_add(self.zero_point).clamp(self.min, self.max)
+    }
+}

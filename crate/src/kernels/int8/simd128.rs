@@ -1,0 +1,358 @@
+//! WebAssembly SIMD128 twins of the scalar int8 kernels (same signatures,
+//! same results bit for bit; `tests/wasm_kernels.rs` checks that in a
+//! browser):
+//!
+//! - `qs8_gemm_4x8c2__wasmsimd_dot16x2` ([`gemm`]): 4 rows × 8 channels per
+//!   tile, k in pairs with `i32x4.dot_i16x8_s` on int8 widened to int16;
+//! - `qs8_dwconv_16c2t__wasmsimd_dot16x2` ([`dwconv`]): 16 channels per
+//!   step, taps in pairs with `i32x4.dot_i16x8_s`;
+//! - `qs8_vadd_16__wasmsimd` ([`add`]): elementwise ADD/SUB, 16 values a
+//!   step, the three fixed-point rescales on 32-bit lanes;
+//! - the fixed-point requantization ([`requant4`]) of 4 lanes with
+//!   per-lane multipliers and shifts, done with 64-bit lane products and
+//!   uniform shifts (see `requant.rs`).
+//!
+//! Every entry point validates extents with the scalar module's `check`
+//! before any raw-pointer access.
+
+use core::arch::wasm32::*;
+
+use super::add::AddParams;
+use super::dwconv::{self, DwGeom, PackedDw, CB};
+use super::gemm::{self, GemmOut, KResult, PackedW, KB, MR, NR};
+use super::requant::{Lanes, Requant, Scale};
+
+/// Requantize 4 accumulators of channels `c..c+4` (fixed-point form;
+/// `lanes` must come from `rq`, and `c + 4` lie within the padded lanes).
+///
+/// `SaturatingRoundingDoublingHighMul(x, m) = (x*m + 2^30) >> 31` (exact for
+/// `m >= 0`), computed as `((x*m + 2^30 + 2^62) >>> 31) ^ 2^31` on the low
+/// 32 bits; then the rounding divide by `2^e` as `((s - [s<0]) * 2^(30-e) +
+/// 2^29 + 2^62) >>> 30`, whose low 32 bits are the result.
+#[inline(always)]
+unsafe fn requant4_lanes(acc: v128, l: &Lanes, c: usize, zp: v128, lo: v128, hi: v128, left: bool) -> v128 {
+    let ld = |v: &[i32]| v128_load(v.as_ptr().add(c) as *const v128);
+    let x = if left { i32x4_mul(acc, ld(&l.lmul)) } else { acc };
+    let m = ld(&l.mult);
+    let bias = i64x2_splat((1 << 30) + (1 << 62));
+    let plo = u64x2_shr(i64x2_add(i64x2_extmul_low_i32x4(x, m), bias), 31);
+    let phi = u64x2_shr(i64x2_add(i64x2_extmul_high_i32x4(x, m), bias), 31);
+    let s = v128_xor(i32x4_shuffle::<0, 2, 4, 6>(plo, phi), i32x4_splat(i32::MIN));
+    let e = *l.uniform.get_unchecked(c / 4);
+    if e >= 0 {
+        let r = i32x4_add(rdbpot4(s, e as u32), zp);
+        return i32x4_min(i32x4_max(r, lo), hi);
+    }
+    let s = i32x4_add(s, v128_and(i32x4_shr(s, 31), ld(&l.ge1)));
+    let pow = ld(&l.pow);
+    let r0 = v128_load(l.round.as_ptr().add(c) as *const v128);
+    let r1 = v128_load(l.round.as_ptr().add(c + 2) as *const v128);
+    let tlo = u64x2_shr(i64x2_add(i64x2_extmul_low_i32x4(s, pow), r0), 30);
+    let thi = u64x2_shr(i64x2_add(i64x2_extmul_high_i32x4(s, pow), r1), 30);
+    let r = i32x4_add(i32x4_shuffle::<0, 2, 4, 6>(tlo, thi), zp);
+    i32x4_min(i32x4_max(r, lo), hi)
+}
+
+/// Requantize `acc[i]` (channel `c0 + i`) for `i < 4` into output values
+/// (zero point added, clamped), as int32 lanes. Exposed for tests.
+pub fn requant4(acc: [i32; 4], rq: &Requant, c0: usize) -> [i32; 4] {
+    match &rq.lanes {
+        Some(l) if c0 + 4 <= l.mult.len() => {
+            let left = l.lmul[c0..c0 + 4].iter().any(|&v| v != 1);
+            let v = unsafe {
+                requant4_lanes(
+                    v128_load(acc.as_ptr() as *const v128),
+                    l,
+                    c0,
+                    i32x4_splat(rq.zero_point),
+                    i32x4_splat(rq.min),
+                    i32x4_splat(rq.max),
+                    left,
+                )
+            };
+            [i32x4_extract_lane::<0>(v), i32x4_extract_lane::<1>(v), i32x4_extract_lane::<2>(v), i32x4_extract_lane::<3>(v)]
+        }
+        _ => core::array::from_fn(|i| rq.apply(acc[i], c0 + i)),
+    }
+}
+
+/// Broadcast i32 lane `J` (an int16 pair) of `v`.
+macro_rules! bcast {
+    ($v:expr, $j:literal) => {
+        i32x4_shuffle::<$j, $j, $j, $j>($v, $v)
+    };
+}
+
+/// The GEMM of `gemm.rs`, SIMD128 (4×8 tiles, k pairs).
+pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KResult<()> {
+    gemm::check(m, a, lda, w, &out)?;
+    if m == 0 || w.n == 0 {
+        return Ok(());
+    }
+    let panels = w.n.div_ceil(NR);
+    let full_blocks = w.k / KB;
+    let tail = w.k % KB;
+    let fused = match &out {
+        GemmOut::I8 { rq, .. } => rq.lanes.is_some() && matches!(rq.scale, Scale::Fixed { .. }),
+        GemmOut::I32 { .. } => false,
+    };
+    let left = match &out {
+        GemmOut::I8 { rq, .. } => rq.lanes.as_ref().is_some_and(|l| l.lmul.iter().any(|&v| v != 1)),
+        _ => false,
+    };
+    let mut tails = [[0i8; KB]; MR];
+    for r0 in (0..m).step_by(MR) {
+        let rows = MR.min(m - r0);
+        // Rows past the end re-read the last row; their results are dropped.
+        let rp: [*const i8; MR] = core::array::from_fn(|i| unsafe { a.as_ptr().add((r0 + i.min(rows - 1)) * lda) });
+        if tail != 0 {
+            for (i, t) in tails.iter_mut().enumerate() {
+                let r = r0 + i.min(rows - 1);
+                t[..tail].copy_from_slice(&a[r * lda + full_blocks * KB..r * lda + w.k]);
+            }
+        }
+        for p in 0..panels {
+            let acc = unsafe { tile(&rp, &tails, full_blocks, tail != 0, w, p) };
+            let n0 = p * NR;
+            let nr = NR.min(w.n - n0);
+            match &mut out {
+                GemmOut::I8 { out, ldc, rq } if fused => {
+                    let l = rq.lanes.as_ref().unwrap();
+                    let (zp, lo, hi) = (i32x4_splat(rq.zero_point), i32x4_splat(rq.min), i32x4_splat(rq.max));
+                    for (r, acc) in acc.iter().enumerate().take(rows) {
+                        let (q0, q1) = unsafe {
+                            (requant4_lanes(acc[0], l, n0, zp, lo, hi, left), requant4_lanes(acc[1], l, n0 + 4, zp, lo, hi, left))
+                        };
+                        let q16 = i16x8_narrow_i32x4(q0, q1);
+                        let q8 = i8x16_narrow_i16x8(q16, q16);
+                        let dst = &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr];
+                        if nr == NR {
+                            unsafe { v128_store64_lane::<0>(q8, dst.as_mut_ptr() as *mut u64) };
+                        } else {
+                            let mut t = [0i8; 16];
+                            unsafe { v128_store(t.as_mut_ptr() as *mut v128, q8) };
+                            dst.copy_from_slice(&t[..nr]);
+                        }
+                    }
+                }
+                GemmOut::I8 { out, ldc, rq } => {
+                    for (r, acc) in acc.iter().enumerate().take(rows) {
+                        let v = lanes8(acc);
+                        for j in 0..nr {
+                            out[(r0 + r) * *ldc + n0 + j] = rq.apply(v[j], n0 + j) as i8;
+                        }
+                    }
+                }
+                GemmOut::I32 { out, ldc } => {
+                    for (r, acc) in acc.iter().enumerate().take(rows) {
+                        let v = lanes8(acc);
+                        out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr].copy_from_slice(&v[..nr]);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn lanes8(acc: &[v128; 2]) -> [i32; 8] {
+    let mut v = [0i32; 8];
+    unsafe {
+        v128_store(v.as_mut_ptr() as *mut v128, acc[0]);
+        v128_store(v.as_mut_ptr().add(4) as *mut v128, acc[1]);
+    }
+    v
+}
+
+/// One 4×8 tile of panel `p`: accumulators (bias included).
+///
+/// Safety: each row pointer is valid for `full_blocks * KB` bytes (checked
+/// by `gemm::check`: rows hold `k` values), `w` is a well-formed packing.
+#[inline(always)]
+unsafe fn tile(rp: &[*const i8; MR], tails: &[[i8; KB]; MR], full_blocks: usize, has_tail: bool, w: &PackedW, p: usize) -> [[v128; 2]; MR] {
+    let bias0 = v128_load(w.bias.as_ptr().add(p * NR) as *const v128);
+    let bias1 = v128_load(w.bias.as_ptr().add(p * NR + 4) as *const v128);
+    let (mut c00, mut c01, mut c10, mut c11) = (bias0, bias1, bias0, bias1);
+    let (mut c20, mut c21, mut c30, mut c31) = (bias0, bias1, bias0, bias1);
+    let panel = w.data.as_ptr().add(p * w.kp * NR);
+    let blocks = full_blocks + has_tail as usize;
+    for kb in 0..blocks {
+        let (a0, a1, a2, a3) = if kb < full_blocks {
+            (
+                i16x8_load_extend_i8x8(rp[0].add(kb * KB)),
+                i16x8_load_extend_i8x8(rp[1].add(kb * KB)),
+                i16x8_load_extend_i8x8(rp[2].add(kb * KB)),
+                i16x8_load_extend_i8x8(rp[3].add(kb * KB)),
+            )
+        } else {
+            (
+                i16x8_load_extend_i8x8(tails[0].as_ptr()),
+                i16x8_load_extend_i8x8(tails[1].as_ptr()),
+                i16x8_load_extend_i8x8(tails[2].as_ptr()),
+                i16x8_load_extend_i8x8(tails[3].as_ptr()),
+            )
+        };
+        let wb = panel.add(kb * KB * NR);
+        macro_rules! pair {
+            ($j:literal) => {{
+                let wv = v128_load(wb.add($j * 2 * NR) as *const v128);
+                let wl = i16x8_extend_low_i8x16(wv);
+                let wh = i16x8_extend_high_i8x16(wv);
+                let b0 = bcast!(a0, $j);
+                c00 = i32x4_add(c00, i32x4_dot_i16x8(b0, wl));
+                c01 = i32x4_add(c01, i32x4_dot_i16x8(b0, wh));
+                let b1 = bcast!(a1, $j);
+                c10 = i32x4_add(c10, i32x4_dot_i16x8(b1, wl));
+                c11 = i32x4_add(c11, i32x4_dot_i16x8(b1, wh));
+                let b2 = bcast!(a2, $j);
+                c20 = i32x4_add(c20, i32x4_dot_i16x8(b2, wl));
+                c21 = i32x4_add(c21, i32x4_dot_i16x8(b2, wh));
+                let b3 = bcast!(a3, $j);
+                c30 = i32x4_add(c30, i32x4_dot_i16x8(b3, wl));
+                c31 = i32x4_add(c31, i32x4_dot_i16x8(b3, wh));
+            }};
+        }
+        pair!(0);
+        pair!(1);
+        pair!(2);
+        pair!(3);
+    }
+    [[c00, c01], [c10, c11], [c20, c21], [c30, c31]]
+}
+
+/// The depthwise convolution of `dwconv.rs`, SIMD128: 16 channels a step,
+/// taps in pairs (the two taps' int16 inputs interleaved, then
+/// `i32x4.dot_i16x8_s` against the interleaved weights).
+pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8]) -> KResult<()> {
+    dwconv::check(x, g, w, rq, out)?;
+    let lanes = match (&rq.lanes, &rq.scale) {
+        (Some(l), Scale::Fixed { .. }) if l.mult.len() >= w.cp => l,
+        _ => return dwconv::dwconv(x, g, w, rq, out),
+    };
+    if g.oh == 0 || g.ow == 0 || w.c == 0 {
+        return Ok(());
+    }
+    let left = lanes.lmul.iter().any(|&v| v != 1);
+    let (zp, lo, hi) = (i32x4_splat(rq.zero_point), i32x4_splat(rq.min), i32x4_splat(rq.max));
+    let (cp, c) = (w.cp, w.c);
+    let pairs = w.taps.div_ceil(2);
+    // Input offsets (in elements) of every tap relative to the window origin;
+    // the dummy tap of an odd count repeats the last one (zero weight).
+    let mut taps: Vec<usize> = (0..w.taps).map(|t| ((t / g.kw) * g.dh * g.wp + (t % g.kw) * g.dw) * cp).collect();
+    if w.taps % 2 == 1 {
+        taps.push(taps[w.taps - 1]);
+    }
+    for oy in 0..g.oh {
+        for ox in 0..g.ow {
+            let origin = (oy * g.sh * g.wp + ox * g.sw) * cp;
+            let orow = (oy * g.ow + ox) * c;
+            for cb in (0..cp).step_by(CB) {
+                // Safety: `dwconv::check` bounds every tap of every window
+                // inside the padded input; weights/bias hold `cp` channels
+                // for `pairs` tap pairs.
+                let q = unsafe {
+                    let mut a0 = v128_load(w.bias.as_ptr().add(cb) as *const v128);
+                    let mut a1 = v128_load(w.bias.as_ptr().add(cb + 4) as *const v128);
+                    let mut a2 = v128_load(w.bias.as_ptr().add(cb + 8) as *const v128);
+                    let mut a3 = v128_load(w.bias.as_ptr().add(cb + 12) as *const v128);
+                    let xb = x.as_ptr().add(origin + cb);
+                    for p in 0..pairs {
+                        let pa = xb.add(taps[2 * p]);
+                        let pb = xb.add(taps[2 * p + 1]);
+                        let wp = w.w.as_ptr().add((p * cp + cb) * 2);
+                        let (xa0, xb0) = (v128_load(pa as *const v128), v128_load(pb as *const v128));
+                        let (xa1, xb1) = (v128_load(pa.add(8) as *const v128), v128_load(pb.add(8) as *const v128));
+                        let l0 = i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(xa0, xb0);
+                        let h0 = i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(xa0, xb0);
+                        let l1 = i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(xa1, xb1);
+                        let h1 = i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(xa1, xb1);
+                        a0 = i32x4_add(a0, i32x4_dot_i16x8(l0, v128_load(wp as *const v128)));
+                        a1 = i32x4_add(a1, i32x4_dot_i16x8(h0, v128_load(wp.add(8) as *const v128)));
+                        a2 = i32x4_add(a2, i32x4_dot_i16x8(l1, v128_load(wp.add(16) as *const v128)));
+                        a3 = i32x4_add(a3, i32x4_dot_i16x8(h1, v128_load(wp.add(24) as *const v128)));
+                    }
+                    let q0 = requant4_lanes(a0, lanes, cb, zp, lo, hi, left);
+                    let q1 = requant4_lanes(a1, lanes, cb + 4, zp, lo, hi, left);
+                    let q2 = requant4_lanes(a2, lanes, cb + 8, zp, lo, hi, left);
+                    let q3 = requant4_lanes(a3, lanes, cb + 12, zp, lo, hi, left);
+                    i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3))
+                };
+                if cb + CB <= c {
+                    unsafe { v128_store(out.as_mut_ptr().add(orow + cb) as *mut v128, q) };
+                } else {
+                    let mut t = [0i8; 16];
+                    unsafe { v128_store(t.as_mut_ptr() as *mut v128, q) };
+                    out[orow + cb..orow + c].copy_from_slice(&t[..c - cb]);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- ADD / SUB
+
+/// gemmlowp `SaturatingRoundingDoublingHighMul` on 4 lanes (`m >= 0`),
+/// with logical shifts as in [`requant4_lanes`].
+#[inline(always)]
+fn srdhm4(x: v128, m: v128) -> v128 {
+    let bias = i64x2_splat((1 << 30) + (1 << 62));
+    let lo = u64x2_shr(i64x2_add(i64x2_extmul_low_i32x4(x, m), bias), 31);
+    let hi = u64x2_shr(i64x2_add(i64x2_extmul_high_i32x4(x, m), bias), 31);
+    v128_xor(i32x4_shuffle::<0, 2, 4, 6>(lo, hi), i32x4_splat(i32::MIN))
+}
+
+/// gemmlowp `RoundingDivideByPOT` on 4 lanes by a uniform exponent.
+#[inline(always)]
+fn rdbpot4(x: v128, e: u32) -> v128 {
+    if e == 0 {
+        return x;
+    }
+    let mask = i32x4_splat(((1i64 << e) - 1) as i32);
+    let rem = v128_and(x, mask);
+    let threshold = i32x4_sub(i32x4_shr(mask, 1), i32x4_shr(x, 31));
+    i32x4_sub(i32x4_shr(x, e), i32x4_gt(rem, threshold))
+}
+
+/// The elementwise ADD/SUB of `add.rs`, SIMD128 (16 values a step).
+pub fn add(p: &AddParams, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
+    if a.len() != b.len() || a.len() != out.len() {
+        return Err(format!("add: lengths {}, {} and {} differ", a.len(), b.len(), out.len()));
+    }
+    if !p.simd_ok() {
+        return super::add::add(p, a, b, out);
+    }
+    let (off1, off2, off_out) = (i32x4_splat(p.in1_off), i32x4_splat(p.in2_off), i32x4_splat(p.out_off));
+    let (m1, m2, mo) = (i32x4_splat(p.in1_mult), i32x4_splat(p.in2_mult), i32x4_splat(p.out_mult));
+    let (e1, e2, eo) = ((-p.in1_shift) as u32, (-p.in2_shift) as u32, (-p.out_shift) as u32);
+    let (lo, hi) = (i32x4_splat(p.lo), i32x4_splat(p.hi));
+    let ls = p.left_shift as u32;
+    let one = |x: v128, y: v128| -> v128 {
+        let r1 = rdbpot4(srdhm4(i32x4_shl(i32x4_add(x, off1), ls), m1), e1);
+        let r2 = rdbpot4(srdhm4(i32x4_shl(i32x4_add(y, off2), ls), m2), e2);
+        let raw = if p.sub { i32x4_sub(r1, r2) } else { i32x4_add(r1, r2) };
+        let r = i32x4_add(rdbpot4(srdhm4(raw, mo), eo), off_out);
+        i32x4_min(i32x4_max(r, lo), hi)
+    };
+    let n = a.len();
+    let full = n / 16 * 16;
+    for i in (0..full).step_by(16) {
+        // Safety: i + 16 <= n for all three slices.
+        unsafe {
+            let av = v128_load(a.as_ptr().add(i) as *const v128);
+            let bv = v128_load(b.as_ptr().add(i) as *const v128);
+            let (al, ah) = (i16x8_extend_low_i8x16(av), i16x8_extend_high_i8x16(av));
+            let (bl, bh) = (i16x8_extend_low_i8x16(bv), i16x8_extend_high_i8x16(bv));
+            let q0 = one(i32x4_extend_low_i16x8(al), i32x4_extend_low_i16x8(bl));
+            let q1 = one(i32x4_extend_high_i16x8(al), i32x4_extend_high_i16x8(bl));
+            let q2 = one(i32x4_extend_low_i16x8(ah), i32x4_extend_low_i16x8(bh));
+            let q3 = one(i32x4_extend_high_i16x8(ah), i32x4_extend_high_i16x8(bh));
+            let q = i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3));
+            v128_store(out.as_mut_ptr().add(i) as *mut v128, q);
+        }
+    }
+    for i in full..n {
+        out[i] = p.one(a[i] as i32, b[i] as i32) as i8;
+    }
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! Every SIMD128 int8 kernel against its scalar twin, in a real browser
+//! (headless Chromium via wasm-bindgen-test), with exact equality: tails
+//! and tiles on purpose (k below/at/above the 8-deep block and not a
+//! multiple of it, n below/at/above the 8-channel panel, m not a multiple of
+//! the 4-row tile, strided A and C, padding, clamping, left shifts), plus the
+//! integer engine end to end on committed fixtures against LiteRT's
+//! recorded outputs (so the SIMD dispatch itself is checked too).
+#![cfg(target_arch = "wasm32")]
+
+use modelpress::engine::{Data, Engine};
+use modelpress::formats::npy;
+use modelpress::kernels::int8::{self as k8, add, dwconv, fixedpoint as fx, gemm, simd128, AddParams, DwGeom, GemmOut, PackedDw, PackedW, Requant};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// xorshift64*: deterministic test data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % ((hi - lo + 1) as u64)) as i64
+    }
+    fn i8s(&mut self, n: usize) -> Vec<i8> {
+        (0..n).map(|_| self.range(-128, 127) as i8).collect()
+    }
+    fn pick<T: Copy>(&mut self, v: &[T]) -> T {
+        v[self.range(0, v.len() as i64 - 1) as usize]
+    }
+}
+
+/// Random per-channel requantization: multipliers from real scales spread
+/// over shifts -30..+3 (left shifts included; all within the SIMD form),
+/// random zero point and clamp range (sometimes narrow, so clamping
+/// happens).
+fn requant(rng: &mut Rng, n: usize, wide_shifts: bool) -> Requant {
+    let mut mult = Vec::with_capacity(n);
+    let mut shift = Vec::with_capacity(n);
+    for _ in 0..n {
+        let e = if wide_shifts { rng.range(-30, 3) } else { rng.range(-14, -4) } as i32;
+        let m = 0.5 + (rng.range(0, 1 << 20) as f64) / (1u64 << 21) as f64;
+        let (q, s) = fx::quantize_multiplier(m * 2f64.powi(e));
+        mult.push(q);
+        shift.push(s);
+    }
+    let zp = rng.range(-128, 127) as i32;
+    let (lo, hi) = if rng.range(0, 2) == 0 { (rng.range(-128, 0) as i32, rng.range(0, 127) as i32) } else { (-128, 127) };
+    let rq = Requant::fixed(mult, shift, zp, lo, hi);
+    assert!(rq.lanes.is_some(), "test requantization outside the SIMD form: {rq:?}");
+    rq
+}
+
+#[wasm_bindgen_test]
+fn dispatch_is_simd128() {
+    assert_eq!(k8::KERNELS, "simd128");
+}
+
+#[wasm_bindgen_test]
+fn requant4_matches_scalar() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let edges = [0, 1, -1, 2, -2, 127, -128, 1 << 20, -(1 << 20), i32::MAX, i32::MIN, i32::MAX - 1, i32::MIN + 1, 1 << 30, -(1 << 30)];
+    for round in 0..400 {
+        let rq = requant(&mut rng, 4, true);
+        // Exact shift edges: right shifts 0, 1, 30, 31 and left shift 30.
+        // Exact shift edges: right shifts 0, 1, 30 and left shifts 30, 1;
+        // a right shift of 31 leaves the SIMD form (scalar fallback).
+        let rq = match round {
+            0 => Requant::fixed(vec![1 << 30, i32::MAX, 1 << 30, 1], vec![0, -1, -30, -30], 3, -128, 127),
+            1 => Requant::fixed(vec![1 << 30, 1 << 30, i32::MAX, 1], vec![30, 1, 0, -29], -5, -128, 127),
+            2 => Requant::fixed(vec![1 << 30, 1 << 30, 1 << 30, 1 << 30], vec![0, 0, 0, -31], 0, -128, 127),
+            _ => rq,
+        };
+        assert_eq!(rq.lanes.is_some(), round != 2);
+        for i in 0..64 {
+            let acc: [i32; 4] = std::array::from_fn(|j| if i < edges.len() { edges[(i + j) % edges.len()] } else { rng.next() as i32 >> rng.range(0, 24) });
+            let want: [i32; 4] = std::array::from_fn(|j| rq.apply(acc[j], j));
+            assert_eq!(simd128::requant4(acc, &rq, 0), want, "acc {acc:?} rq {rq:?}");
+        }
+    }
+}
+
+fn run_gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, out: GemmOut, simd: bool) {
+    if simd {
+        simd128::gemm(m, a, lda, w, out).unwrap()
+    } else {
+        gemm::gemm(m, a, lda, w, out).unwrap()
+    }
+}
+
+#[wasm_bindgen_test]
+fn gemm_matches_scalar_on_tails_and_tiles() {
+    let mut rng = Rng(42);
+    let ms = [1usize, 2, 3, 4, 5, 7, 8, 9, 13];
+    let ns = [1usize, 3, 4, 7, 8, 9, 15, 16, 17, 33];
+    let ks = [1usize, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 64, 67];
+    let mut cases = 0;
+    for &m in &ms {
+        for &n in &ns {
+            for &k in &ks {
+                // Strided A and C on every other case.
+                let lda = if (m + n + k) % 2 == 0 { k } else { k + rng.range(1, 9) as usize };
+                let ldc = if (m + n) % 3 == 0 { n } else { n + rng.range(1, 5) as usize };
+                let a = rng.i8s((m - 1) * lda + k);
+                let src = rng.i8s(n * k);
+                let bias: Vec<i32> = (0..n).map(|_| rng.range(-40000, 40000) as i32).collect();
+                let off = rng.range(-127, 128) as i32;
+                let w = PackedW::pack(n, k, &src, if k % 3 == 0 { None } else { Some(&bias) }, off).unwrap();
+                let rq = requant(&mut rng, n, k % 2 == 0);
+                let len = (m - 1) * ldc + n;
+                let (mut s8, mut v8) = (vec![99i8; len], vec![99i8; len]);
+                run_gemm(m, &a, lda, &w, GemmOut::I8 { out: &mut s8, ldc, rq: &rq }, false);
+                run_gemm(m, &a, lda, &w, GemmOut::I8 { out: &mut v8, ldc, rq: &rq }, true);
+                assert_eq!(s8, v8, "int8 m {m} n {n} k {k} lda {lda} ldc {ldc}");
+                let (mut s32, mut v32) = (vec![7i32; len], vec![7i32; len]);
+                run_gemm(m, &a, lda, &w, GemmOut::I32 { out: &mut s32, ldc }, false);
+                run_gemm(m, &a, lda, &w, GemmOut::I32 { out: &mut v32, ldc }, true);
+                assert_eq!(s32, v32, "int32 m {m} n {n} k {k} lda {lda} ldc {ldc}");
+                // Untouched gaps between strided rows.
+                for r in 0..m.saturating_sub(1) {
+                    assert!(v8[r * ldc + n..(r + 1) * ldc].iter().all(|&v| v == 99));
+                }
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, ms.len() * ns.len() * ks.len());
+}
+
+#[wasm_bindgen_test]
+fn gemm_double_requant_matches_scalar() {
+    // The reference FULLY_CONNECTED requantizes in double: the SIMD GEMM
+    // hands those tiles to the scalar epilogue.
+    let mut rng = Rng(7);
+    for &(m, n, k) in &[(1usize, 10usize, 1280usize), (3, 9, 17), (5, 16, 64), (2, 1, 3)] {
+        let a = rng.i8s(m * k);
+        let src = rng.i8s(n * k);
+        let w = PackedW::pack(n, k, &src, None, -3).unwrap();
+        let scales: Vec<f64> = (0..n).map(|_| rng.range(1, 1000) as f64 * 1e-6).collect();
+        let rq = Requant::double(scales, 5, -128, 127);
+        let (mut s, mut v) = (vec![0i8; m * n], vec![0i8; m * n]);
+        run_gemm(m, &a, k, &w, GemmOut::I8 { out: &mut s, ldc: n, rq: &rq }, false);
+        run_gemm(m, &a, k, &w, GemmOut::I8 { out: &mut v, ldc: n, rq: &rq }, true);
+        assert_eq!(s, v, "m {m} n {n} k {k}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn gemm_rejects_short_slices() {
+    let w = PackedW::pack(3, 5, &[1; 15], None, 0).unwrap();
+    let rq = Requant::fixed(vec![1 << 30; 3], vec![0; 3], 0, -128, 127);
+    let mut out = vec![0i8; 6];
+    assert!(simd128::gemm(2, &[0; 9], 5, &w, GemmOut::I8 { out: &mut out, ldc: 3, rq: &rq }).is_err());
+    assert!(simd128::gemm(2, &[0; 10], 5, &w, GemmOut::I8 { out: &mut out[..5], ldc: 3, rq: &rq }).is_err());
+    assert!(simd128::gemm(2, &[0; 10], 4, &w, GemmOut::I8 { out: &mut out, ldc: 3, rq: &rq }).is_err());
+}
+
+#[wasm_bindgen_test]
+fn dwconv_matches_scalar_on_tails_and_windows() {
+    let mut rng = Rng(1234);
+    let mut cases = 0;
+    for &c in &[1usize, 5, 15, 16, 17, 32, 33, 48] {
+        for &(kh, kw) in &[(1usize, 1usize), (3, 3), (2, 3), (5, 5), (3, 1)] {
+            for &(s, d) in &[(1usize, 1usize), (2, 1), (1, 2), (3, 2)] {
+                let (oh, ow) = (rng.range(1, 6) as usize, rng.range(1, 7) as usize);
+                let hp = (oh - 1) * s + (kh - 1) * d + 1 + rng.range(0, 2) as usize;
+                let wp = (ow - 1) * s + (kw - 1) * d + 1 + rng.range(0, 2) as usize;
+                let src = rng.i8s(kh * kw * c);
+                let bias: Vec<i32> = (0..c).map(|_| rng.range(-30000, 30000) as i32).collect();
+                let w = PackedDw::pack(kh * kw, c, &src, Some(&bias), rng.range(-127, 128) as i32).unwrap();
+                let x: Vec<i16> = rng.i8s(hp * wp * w.cp).into_iter().map(i16::from).collect();
+                let g = DwGeom { hp, wp, oh, ow, kh, kw, sh: s, sw: rng.pick(&[1, s]), dh: d, dw: rng.pick(&[1, d]) };
+                let rq = requant(&mut rng, c, c % 2 == 1);
+                let (mut sv, mut vv) = (vec![0i8; oh * ow * c], vec![0i8; oh * ow * c]);
+                dwconv::dwconv(&x, &g, &w, &rq, &mut sv).unwrap();
+                simd128::dwconv(&x, &g, &w, &rq, &mut vv).unwrap();
+                assert_eq!(sv, vv, "c {c} k {kh}x{kw} geom {g:?}");
+                cases += 1;
+            }
+        }
+    }
+    assert!(cases >= 160);
+}
+
+#[wasm_bindgen_test]
+fn dwconv_padding_copy_fills_zero_point() {
+    // 2x2 input, 1 channel, depth multiplier 2, padded by 1 on every side.
+    let x = [1i8, 2, 3, 4];
+    let mut dst = Vec::new();
+    dwconv::pad_input(&x, 2, 2, 1, 2, (1, 1), (4, 4, 16), -7, &mut dst).unwrap();
+    assert_eq!(dst.len(), 4 * 4 * 16);
+    assert!(dst[..16].iter().all(|&v| v == -7i16));
+    let px = &dst[(4 + 1) * 16..(4 + 2) * 16];
+    assert_eq!(&px[..3], &[1, 1, -7]);
+    assert!(dwconv::pad_input(&x, 2, 2, 1, 2, (3, 1), (4, 4, 16), 0, &mut dst).is_err());
+}
+
+#[wasm_bindgen_test]
+fn add_matches_scalar() {
+    let mut rng = Rng(99);
+    for round in 0..300 {
+        // LiteRT's ADD/SUB parameters from random scales and zero points.
+        let (s1, s2) = (rng.range(1, 1000) as f32 * 1e-4, rng.range(1, 1000) as f32 * 1e-4);
+        let so = (s1.max(s2) * rng.range(1, 400) as f32 / 100.0).max(1e-5);
+        let twice = 2.0 * s1.max(s2) as f64;
+        let (m1, e1) = fx::quantize_multiplier(s1 as f64 / twice);
+        let (m2, e2) = fx::quantize_multiplier(s2 as f64 / twice);
+        let (mo, eo) = fx::quantize_multiplier(twice / (((1i64 << 20) as f32 * so) as f64));
+        let lo = if round % 3 == 0 { rng.range(-128, 0) as i32 } else { -128 };
+        let p = AddParams {
+            left_shift: 20,
+            in1_off: rng.range(-127, 128) as i32,
+            in1_mult: m1,
+            in1_shift: e1,
+            in2_off: rng.range(-127, 128) as i32,
+            in2_mult: m2,
+            in2_shift: e2,
+            out_off: rng.range(-128, 127) as i32,
+            out_mult: mo,
+            out_shift: eo.min(0),
+            lo,
+            hi: if round % 5 == 0 { rng.range(lo as i64, 127) as i32 } else { 127 },
+            sub: round % 2 == 1,
+        };
+        let n = rng.range(0, 70) as usize;
+        let (a, b) = (rng.i8s(n), rng.i8s(n));
+        let (mut s, mut v) = (vec![0i8; n], vec![0i8; n]);
+        add::add(&p, &a, &b, &mut s).unwrap();
+        simd128::add(&p, &a, &b, &mut v).unwrap();
+        assert_eq!(s, v, "{p:?}");
+        if round < 2 {
+            assert!(p.simd_ok());
+        }
+    }
+}
+
+// ---------------------------------------------------------------- end to end
+
+macro_rules! fixture {
+    ($name:literal) => {
+        (
+            $name,
+            include_bytes!(concat!("../../tests/fixtures/int8/", $name, ".tflite")).as_slice(),
+            include_bytes!(concat!("../../tests/fixtures/int8/", $name, ".input0.npy")).as_slice(),
+            include_bytes!(concat!("../../tests/fixtures/int8/", $name, ".output0.npy")).as_slice(),
+        )
+    };
+}
+
+#[wasm_bindgen_test]
+fn int8_fixtures_match_litert_in_the_browser() {
+    let cases = [
+        fixture!("q_ops_conv_int8io"),
+        fixture!("q_ops_coverage_int8io"),
+        fixture!("q_tiny_mlp_int8"),
+        fixture!("m_conv_i8_grouped"),
+        fixture!("m_conv_i8_dilated"),
+        fixture!("m_dwconv_i8_mult2"),
+        fixture!("m_fc_i8_wzp_keepdims"),
+        fixture!("m_softmax_i8_b10"),
+        fixture!("m_transpose_conv_i8"),
+        // Lookup tables built with float math at plan time (libm in wasm).
+        fixture!("m_logistic_i8_0"),
+        fixture!("m_logistic_i8_1"),
+        fixture!("m_tanh_i8_0"),
+        fixture!("m_tanh_i8_1"),
+        fixture!("m_softmax_i16_b10"),
+        fixture!("m_softmax_i16_b06"),
+        fixture!("m_resize_nearest_i8_01"),
+        fixture!("m_hard_swish_i8_0"),
+    ];
+    for (name, model, input, output) in cases {
+        let m = modelpress::load(model).unwrap();
+        let mut e = Engine::new(&m).unwrap_or_else(|err| panic!("{name}: {err}"));
+        let y = e.run(vec![npy::read(input).unwrap()]).unwrap_or_else(|err| panic!("{name}: {err}"));
+        let want = npy::read(output).unwrap();
+        match (&y[0].data, &want.data) {
+            (Data::I8(a), Data::I8(b)) => assert_eq!(a, b, "{name}"),
+            (Data::I16(a), Data::I16(b)) => assert_eq!(a, b, "{name}"),
+            (Data::F32(a), Data::F32(b)) => assert_eq!(a, b, "{name}"),
+            (a, b) => panic!("{name}: {} vs {}", a.dtype(), b.dtype()),
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn digits_int8_matches_litert_in_the_browser() {
+    let m = modelpress::load(include_bytes!("../../tests/fixtures/models/digits_cnn_int8.tflite")).unwrap();
+    let mut e = Engine::new(&m).unwrap();
+    let x = npy::read(include_bytes!("../../tests/fixtures/models/digits_cnn_int8.input0.npy")).unwrap();
+    let want = npy::read(include_bytes!("../../tests/fixtures/models/digits_cnn_int8.output0.npy")).unwrap();
+    let y = e.run(vec![x]).unwrap();
+    assert_eq!(y[0].data, want.data);
+}
