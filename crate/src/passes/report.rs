@@ -308,6 +308,13 @@ pub fn build(
         report.warnings = warnings;
         return Ok(report);
     }
+    // Preferred: run the optimized model itself (the int8 engine's kernels are
+    // bit-exact with LiteRT's reference kernels). Otherwise simulate.
+    if let (Ok(mut ref_engine), Ok(mut opt_engine)) = (Engine::new(original), Engine::new(optimized)) {
+        measure_direct(&mut report, original, optimized, &mut ref_engine, &mut opt_engine, samples)?;
+        report.warnings = warnings;
+        return Ok(report);
+    }
     let (sim, acts) = simulation(original, optimized);
     let (mut ref_engine, mut sim_engine) = match (Engine::new(original), Engine::new(&sim)) {
         (Ok(a), Ok(b)) => (a, b),
@@ -489,4 +496,126 @@ fn add_weight_bytes(layers: &mut [LayerReport], original: &Model, stored: &Model
             l.weight_gzip = Some(gzip_size(&b));
         }
     }
+}
+
+/// Float view of a value of tensor `t` (dequantized when it is quantized).
+fn as_float(v: &Value, t: &Tensor) -> Option<Vec<f32>> {
+    let q = t.quant.as_ref().filter(|q| q.is_quantized());
+    let (s, z) = q.map(|q| (q.scale[0], q.zero_point.first().copied().unwrap_or(0) as f32)).unwrap_or((1.0, 0.0));
+    match &v.data {
+        Data::F32(x) => Some(x.clone()),
+        Data::I8(x) if q.is_some() => Some(x.iter().map(|&a| (a as f32 - z) * s).collect()),
+        Data::U8(x) if q.is_some() => Some(x.iter().map(|&a| (a as f32 - z) * s).collect()),
+        Data::I16(x) if q.is_some() => Some(x.iter().map(|&a| (a as f32 - z) * s).collect()),
+        _ => None,
+    }
+}
+
+/// Quantize float sample inputs for a model whose inputs are integer.
+fn to_model_inputs(sample: &[Value], model: &Model) -> Vec<Value> {
+    let sg = &model.subgraphs[0];
+    sample
+        .iter()
+        .zip(&sg.inputs)
+        .map(|(v, &t)| {
+            let tensor = &sg.tensors[t];
+            let (Some(q), Some(x)) = (tensor.quant.as_ref().filter(|q| q.is_quantized()), v.as_f32()) else {
+                return v.clone();
+            };
+            let (s, z) = (q.scale[0], q.zero_point.first().copied().unwrap_or(0));
+            let quant = |lo: i64, hi: i64| x.iter().map(move |&f| ((f / s).round() as i64 + z).clamp(lo, hi));
+            let data = match tensor.dtype {
+                DType::I8 => Data::I8(quant(-128, 127).map(|a| a as i8).collect()),
+                DType::U8 => Data::U8(quant(0, 255).map(|a| a as u8).collect()),
+                DType::I16 => Data::I16(quant(-32768, 32767).map(|a| a as i16).collect()),
+                _ => return v.clone(),
+            };
+            Value { shape: v.shape.clone(), data }
+        })
+        .collect()
+}
+
+/// Fidelity from running the optimized model itself next to the float one.
+fn measure_direct(
+    report: &mut Report,
+    original: &Model,
+    optimized: &Model,
+    ref_engine: &mut Engine,
+    opt_engine: &mut Engine,
+    samples: &[Vec<Value>],
+) -> Result<()> {
+    let sg = &original.subgraphs[0];
+    let osg = &optimized.subgraphs[0];
+    // Layer outputs to compare, by name, with a memory budget.
+    let mut ref_watch: HashMap<TensorId, usize> = HashMap::new();
+    let mut opt_watch: HashMap<TensorId, usize> = HashMap::new();
+    let mut budget = 16usize << 20;
+    for (li, l) in report.layers.iter().enumerate() {
+        let (Some(rt), Some(ot)) = (
+            sg.tensors.iter().position(|t| t.name == l.output),
+            (0..osg.tensors.len()).find(|&i| base_name(&osg.tensors[i].name) == l.output && !optimized.is_constant(0, i)),
+        ) else {
+            continue;
+        };
+        // Prefer the integer (pre-DEQUANTIZE) tensor of a graph output.
+        let ot = osg
+            .tensors
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| base_name(&t.name) == l.output)
+            .map(|(i, _)| i)
+            .find(|&i| osg.producer(i).is_some_and(|p| osg.ops[p].kind.builtin() != Some(BuiltinOp::DEQUANTIZE)))
+            .unwrap_or(ot);
+        let n = sg.tensors[rt].num_elements();
+        if n <= budget {
+            budget -= n;
+            ref_watch.insert(rt, li);
+            opt_watch.insert(ot, li);
+        }
+    }
+    let mut layer_acc: Vec<Acc> = report.layers.iter().map(|_| Acc::new()).collect();
+    let mut out_acc = Acc::new();
+    let (mut agree, mut classifier) = (0usize, true);
+    for s in samples {
+        let mut captured: HashMap<usize, Vec<f32>> = HashMap::new();
+        let r = ref_engine.run_observed(s.clone(), &mut |t, v| {
+            if let (Some(&li), Some(x)) = (ref_watch.get(&t), v.as_f32()) {
+                captured.insert(li, x.to_vec());
+            }
+        })?;
+        let y = opt_engine.run_observed(to_model_inputs(s, optimized), &mut |t, v| {
+            if let (Some(&li), Some(x)) = (opt_watch.get(&t), as_float(v, &osg.tensors[t])) {
+                if let Some(r) = captured.get(&li) {
+                    if r.len() == x.len() {
+                        layer_acc[li].add(r, &x);
+                    }
+                }
+            }
+        })?;
+        let a = r.first().and_then(|v| v.as_f32()).map(|x| x.to_vec());
+        let b = y.first().and_then(|v| as_float(v, &osg.tensors[osg.outputs[0]]));
+        if let (Some(a), Some(b)) = (a, b) {
+            out_acc.add(&a, &b);
+            let argmax = |x: &[f32]| x.iter().enumerate().fold((0, f32::MIN), |m, (i, &v)| if v > m.1 { (i, v) } else { m }).0;
+            if a.len() > 1 && a.len() <= 100_000 {
+                agree += (argmax(&a) == argmax(&b)) as usize;
+            } else {
+                classifier = false;
+            }
+        }
+    }
+    for (l, a) in report.layers.iter_mut().zip(&layer_acc) {
+        if a.sig > 0.0 || a.noise > 0.0 {
+            l.sqnr_db = Some(a.sqnr());
+            l.cosine = Some(a.cosine());
+        }
+    }
+    report.fidelity = Some(Fidelity {
+        method: "measured: the optimized model run by the modelpress engine (integer kernels bit-exact with LiteRT's reference kernels) next to the float model".into(),
+        samples: samples.len(),
+        output_sqnr_db: out_acc.sqnr(),
+        output_cosine: out_acc.cosine(),
+        top1_agreement: classifier.then(|| agree as f64 / samples.len() as f64),
+    });
+    Ok(())
 }
