@@ -36,6 +36,12 @@ pub fn optimize_with_report(
     recipe: &crate::passes::Recipe,
     ctx: &mut crate::passes::Context,
 ) -> Result<(Vec<u8>, crate::passes::report::Report)> {
+    // Mismatched calibration data is refused before any work, naming the input.
+    if !ctx.calibration.is_empty() {
+        if let Ok(engine) = crate::engine::Engine::new(model) {
+            crate::passes::calibrate::check_samples(&engine, &ctx.calibration)?;
+        }
+    }
     let now = crate::clock::now_ms();
     let out = crate::passes::optimize(model, recipe, ctx)?;
     let t_opt = crate::clock::now_ms() - now;
