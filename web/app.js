@@ -1239,3 +1239,13 @@ if (Object.hasOwn(EXAMPLES, params.get('example') ?? '')) openExample(params.get
 // The engine (worker + wasm) loads after the first paint: the drop zone works at once,
 // and a model opened before the engine is ready waits for it.
 requestAnimationFrame(() => setTimeout(() => engine.start(), 0));
+
+// Offline: once loaded, the page (and the engine) keep working without a
+// network. Service workers need a secure context (localhost or HTTPS).
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  window.addEventListener('load', () => {
+    navigator.serviceWorker.register('./sw.js').catch(() => {
+      // not fatal: the page works online without it
+    });
+  });
+}
