@@ -38,7 +38,7 @@ fn quantize(m: &Model, cfg: QuantizeConfig, cal: Vec<Vec<Value>>) -> modelpress:
     let out = optimize(m, &recipe, &mut ctx)?;
     // Whatever we produce must write and read back.
     let bytes = tflite::write(&out)?;
-    assert_eq!(tflite::read(&bytes)?, out);
+    assert!(tflite::read(&bytes)? == out, "the written model reads back unchanged");
     Ok(out)
 }
 
@@ -236,4 +236,43 @@ fn clear_errors_for_bad_requests() {
     assert!(err.contains("bogus"), "{err}");
     let err = Recipe::from_json(r#"{"quantize": {"mode": "int3"}}"#).unwrap_err().to_string();
     assert!(err.contains("int3") && err.contains("int8"), "{err}");
+}
+
+#[test]
+fn dynamic_range_quantizes_gather_tables() {
+    use modelpress::ir::{Op, OptionsTable, Subgraph, Tensor};
+    // GATHER rows of a constant [300, 8] embedding table, indices as input.
+    let table: Vec<f32> = (0..2400).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+    let mut m = Model { version: 3, ..Default::default() };
+    let b = m.add_buffer(table.iter().flat_map(|v| v.to_le_bytes()).collect());
+    let mut sg = Subgraph::default();
+    let mut t = Tensor::new("table", DType::F32, vec![300, 8]);
+    t.buffer = b;
+    let t = sg.add_tensor(t);
+    let idx = sg.add_tensor(Tensor::new("ids", DType::I32, vec![1, 5]));
+    let out = sg.add_tensor(Tensor::new("rows", DType::F32, vec![1, 5, 8]));
+    let mut op = Op::new(OpKind::Builtin(BuiltinOp::GATHER), vec![Some(t), Some(idx)], vec![out]);
+    op.options = Some(
+        OptionsTable::new("GatherOptions")
+            .with("axis", modelpress::ir::AttrValue::Int(0))
+            .with("batch_dims", modelpress::ir::AttrValue::Int(0)),
+    );
+    sg.ops.push(op);
+    sg.inputs = vec![idx];
+    sg.outputs = vec![out];
+    m.subgraphs.push(sg);
+    let q = quantize(&m, QuantizeConfig::new(QuantMode::Dynamic), vec![]).unwrap();
+    let sg = &q.subgraphs[0];
+    let g = sg.ops.iter().find(|o| o.kind == OpKind::Builtin(BuiltinOp::GATHER)).unwrap();
+    assert_eq!(sg.tensors[g.input(0).unwrap()].dtype, DType::I8);
+    assert_eq!(sg.tensors[g.outputs[0]].dtype, DType::I8);
+    assert_eq!(sg.tensors[sg.outputs[0]].dtype, DType::F32, "a DEQUANTIZE restores float rows");
+    assert_eq!(sg.tensors[sg.outputs[0]].name, "rows");
+    let ids = Value::new(vec![1, 5], modelpress::engine::Data::I32(vec![0, 299, 7, 150, 7])).unwrap();
+    let a = Engine::new(&m).unwrap().run(vec![ids.clone()]).unwrap();
+    let b = Engine::new(&q).unwrap().run(vec![ids]).unwrap();
+    for (x, y) in a[0].as_f32().unwrap().iter().zip(b[0].as_f32().unwrap()) {
+        assert!((x - y).abs() <= 1.0 / 127.0, "{x} vs {y}");
+    }
+    std::fs::write(std::env::temp_dir().join("modelpress_gather_dynamic.tflite"), tflite::write(&q).unwrap()).unwrap();
 }

@@ -73,6 +73,72 @@ pub fn quantize_dynamic(model: &mut Model, cfg: &QuantizeConfig) -> Result<usize
             changed += 1;
         }
     }
+    changed += quantize_gather_tables(model, cfg)?;
     model.compact_buffers();
+    Ok(changed)
+}
+
+/// GATHER from a large constant float table: the table becomes int8
+/// (symmetric, per tensor), GATHER moves int8 rows (its output shares the
+/// table's parameters) and a DEQUANTIZE after it gives the float rows back,
+/// so the graph around it is unchanged.
+fn quantize_gather_tables(model: &mut Model, cfg: &QuantizeConfig) -> Result<usize> {
+    let mut changed = 0;
+    for si in 0..model.subgraphs.len() {
+        let mut oi = 0;
+        while oi < model.subgraphs[si].ops.len() {
+            let (is_gather, skip) = {
+                let sg = &model.subgraphs[si];
+                (sg.ops[oi].kind == OpKind::Builtin(BuiltinOp::GATHER), cfg.skips(sg, &sg.ops[oi]))
+            };
+            let table = model.subgraphs[si].ops[oi].input(0);
+            let out = model.subgraphs[si].ops[oi].outputs.first().copied();
+            let (Some(table), Some(out)) = (table, out) else {
+                oi += 1;
+                continue;
+            };
+            let data = if is_gather && !skip { model.constant_f32(si, table) } else { None };
+            let Some(data) = data.filter(|d| d.len() >= cfg.min_elements) else {
+                oi += 1;
+                continue;
+            };
+            if model.subgraphs[si].tensors[out].dtype != DType::F32 {
+                oi += 1;
+                continue;
+            }
+            let shape: Vec<usize> = model.subgraphs[si].tensors[table].shape.iter().map(|&d| d.max(1) as usize).collect();
+            let q = quantize_symmetric(&data, &shape, None, 127);
+            let buf = model.add_buffer(q.values.iter().map(|&v| v as i8 as u8).collect());
+            let params = QuantParams { scale: q.scales.clone(), zero_point: vec![0], ..Default::default() };
+            let sg = &mut model.subgraphs[si];
+            let orig = sg.tensors[table].clone();
+            let mut t = Tensor::new(orig.name.clone(), DType::I8, orig.shape.clone());
+            t.has_rank = orig.has_rank;
+            t.buffer = buf;
+            t.quant = Some(params.clone());
+            let qt = sg.add_tensor(t);
+            sg.ops[oi].inputs[0] = Some(qt);
+            // The gather output becomes int8; a new float tensor takes its place downstream.
+            let mut f = sg.tensors[out].clone();
+            let int_out = sg.add_tensor({
+                let mut i = sg.tensors[out].clone();
+                i.name = format!("{}_int8", i.name);
+                i.dtype = DType::I8;
+                i.quant = Some(params);
+                i
+            });
+            f.quant = None;
+            sg.ops[oi].outputs[0] = int_out;
+            let mut deq = Op::new(OpKind::Builtin(BuiltinOp::DEQUANTIZE), vec![Some(int_out)], vec![out]);
+            deq.version = 2;
+            sg.tensors[out] = f;
+            sg.ops.insert(oi + 1, deq);
+            changed += 1;
+            oi += 2;
+        }
+    }
+    for si in 0..model.subgraphs.len() {
+        model.prune_tensors(si);
+    }
     Ok(changed)
 }
