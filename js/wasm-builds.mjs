@@ -7,14 +7,14 @@
 // fetched), so bundlers see every build and no code splitting is needed,
 // which keeps Vite's default (iife) worker format working.
 //
-// To add a build (e.g. `wasm-pack build --target web --out-dir ../pkg/web-scalar`
-// without +simd128, or with +simd128,+relaxed-simd into pkg/web-relaxed):
-// uncomment its import and its BUILDS entry below, and add the folder to
-// package.json "files". BUILDS is in order of preference.
+// The builds (scripts/build.sh): pkg/web-relaxed (+simd128,+relaxed-simd),
+// pkg/web (+simd128), pkg/web-scalar (-simd128). To add one: import its glue,
+// add its BUILDS entry, and add its folder to package.json "files". BUILDS is
+// in order of preference.
 
 import * as simd128 from '../pkg/web/modelpress.js';
-// import * as relaxed from '../pkg/web-relaxed/modelpress.js';
-// import * as scalar from '../pkg/web-scalar/modelpress.js';
+import * as relaxed from '../pkg/web-relaxed/modelpress.js';
+import * as scalar from '../pkg/web-scalar/modelpress.js';
 
 /**
  * name: what the core's buildInfo() reports; needs: features from detectFeatures()
@@ -22,7 +22,7 @@ import * as simd128 from '../pkg/web/modelpress.js';
  * @type {import('./wasm-features.mjs').WasmBuild[]}
  */
 export const BUILDS = [
-  // { name: 'relaxed-simd', needs: ['simd', 'relaxedSimd'], glue: relaxed },
+  { name: 'relaxed-simd', needs: ['simd', 'relaxedSimd'], glue: relaxed },
   { name: 'simd128', needs: ['simd'], glue: simd128 },
-  // { name: 'scalar', needs: [], glue: scalar },
+  { name: 'scalar', needs: [], glue: scalar },
 ];

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Build the wasm core twice with wasm-pack (release):
-#   pkg/web   --target web     (the page and the browser entry js/browser.mjs)
-#   pkg/node  --target nodejs  (the CLI and the Node entry js/node.mjs)
+# Build the wasm core with wasm-pack (release):
+#   pkg/web          --target web     simd128 (the page and the browser entry js/browser.mjs;
+#                                     also the Node entry js/index.node.mjs)
+#   pkg/web-relaxed  --target web     simd128 + relaxed-simd
+#   pkg/web-scalar   --target web     no SIMD (browsers without wasm SIMD)
+#   pkg/node         --target nodejs  simd128 (the CLI and js/node.mjs)
+# js/wasm-builds.mjs lists the browser builds; js/wasm-features.mjs picks one at
+# load time by feature detection.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -14,9 +19,25 @@ for target in web nodejs; do
   wasm-pack build crate --release --target "$target" \
     --out-dir "../pkg/$dir" --out-name modelpress --no-pack
 done
+
+# The other browser builds: the target-specific RUSTFLAGS replace the simd128
+# flags of .cargo/config.toml; each has its own target dir so that the builds
+# do not invalidate each other's caches.
+build_web_variant() { # <pkg dir> <target dir> <target-feature list>
+  echo "==> wasm-pack build --target web ($3) -> pkg/$1"
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=$3" \
+  CARGO_TARGET_DIR="$PWD/$2" \
+    wasm-pack build crate --release --target web \
+      --out-dir "../pkg/$1" --out-name modelpress --no-pack
+}
+build_web_variant web-relaxed target/wasm-relaxed "+simd128,+relaxed-simd"
+build_web_variant web-scalar  target/wasm-scalar  "-simd128"
+
 # --no-pack writes no package.json; the nodejs glue is CommonJS and the root
 # package.json says "type": "module", so mark pkg/node as CommonJS.
 printf '{\n  "type": "commonjs"\n}\n' > pkg/node/package.json
-printf '{\n  "type": "module"\n}\n' > pkg/web/package.json
+for d in web web-relaxed web-scalar; do
+  printf '{\n  "type": "module"\n}\n' > "pkg/$d/package.json"
+done
 rm -f pkg/*/.gitignore
-ls -l pkg/web/modelpress_bg.wasm pkg/node/modelpress_bg.wasm | awk '{print "    " $5 " bytes  " $9}'
+ls -l pkg/web/modelpress_bg.wasm pkg/web-relaxed/modelpress_bg.wasm pkg/web-scalar/modelpress_bg.wasm pkg/node/modelpress_bg.wasm | awk '{print "    " $5 " bytes  " $9}'

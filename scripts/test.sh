@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm test`: every test of the project, in order, stopping at the first failure.
 #   1. cargo test --workspace                      (native Rust tests)
-#   2. wasm-pack test --headless --chrome          (wasm-bindgen tests in headless Chromium)
-#   3. npm run build                               (pkg/web + pkg/node)
+#   2. wasm-pack test --headless --chrome          (wasm-bindgen tests in headless Chromium:
+#                                                   the simd128, relaxed-simd and scalar builds)
+#   3. npm run build                               (pkg/web, pkg/web-relaxed, pkg/web-scalar, pkg/node)
 #   4. tests/python/setup_venv.sh                  (tests/.venv with ai-edge-litert)
 #   5. tests/python/test_*.py                      (cross-checks against LiteRT: pytest for
 #                                                   pytest-style files, else run as scripts)
@@ -43,6 +44,18 @@ for f in crate/tests/*.rs; do
 done
 echo "targets: ${wasm_targets[*]}"
 wasm-pack test --headless --chrome --chromedriver "$CHROMEDRIVER" crate "${wasm_targets[@]}"
+
+# The same tests for the other browser builds (scripts/build.sh): relaxed SIMD,
+# and scalar (no SIMD). Their own target dirs, so the builds keep their caches.
+step "wasm-bindgen tests in headless Chromium, relaxed-simd build"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" CARGO_TARGET_DIR="$PWD/target/wasm-relaxed-test" \
+  wasm-pack test --headless --chrome --chromedriver "$CHROMEDRIVER" crate "${wasm_targets[@]}"
+
+step "wasm-bindgen tests in headless Chromium, scalar build"
+# tests/wasm.rs, and tests/wasm_kernels.rs (which compares the SIMD128 kernels
+# with their scalar twins, so it is cfg'd out here: zero tests).
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=-simd128" CARGO_TARGET_DIR="$PWD/target/wasm-scalar-test" \
+  wasm-pack test --headless --chrome --chromedriver "$CHROMEDRIVER" crate --test wasm --test wasm_kernels
 
 step "npm run build"
 npm run build

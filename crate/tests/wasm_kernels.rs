@@ -5,7 +5,7 @@
 //! the 4-row tile, strided A and C, padding, clamping, left shifts), plus the
 //! integer engine end to end on committed fixtures against LiteRT's
 //! recorded outputs (so the SIMD dispatch itself is checked too).
-#![cfg(target_arch = "wasm32")]
+#![cfg(all(target_arch = "wasm32", target_feature = "simd128"))] // compares the SIMD128 twins with the scalar kernels
 
 use modelpress::engine::{Data, Engine};
 use modelpress::formats::npy;

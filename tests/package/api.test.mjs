@@ -53,6 +53,7 @@ test('loadModel takes a Uint8Array, an ArrayBuffer, a DataView, a Blob and a Res
   await assert.rejects(mp.loadModel(new Response('nope', { status: 404, statusText: 'Not Found' })), isErr(mp.ModelpressError, 'INVALID_ARGUMENT', /HTTP 404/));
   await assert.rejects(mp.loadModel(new Uint8Array([1, 2, 3])), isErr(mp.ModelpressError, 'INVALID_MODEL'));
   const info = await mp.buildInfo();
+  // The Node entry (js/runtime-node.mjs) always runs pkg/web, the simd128 build (no feature choice).
   assert.equal(info.build, 'simd128');
   assert.match(await mp.coreVersion(), /^\d+\.\d+\.\d+/);
   assert.deepEqual(await mp.initModelpress(), info);
@@ -229,8 +230,10 @@ test('build choice: the best build whose features are present, else a clear Unsu
   assert.equal(typeof f.relaxedSimd, 'boolean');
   // The browser table lists what pkg/ holds.
   const { BUILDS } = await import('../../js/wasm-builds.mjs');
-  assert.deepEqual(BUILDS.map((b) => b.name), ['simd128']);
-  assert.equal(typeof BUILDS[0].glue.default, 'function');
+  assert.deepEqual(BUILDS.map((b) => b.name), ['relaxed-simd', 'simd128', 'scalar']);
+  for (const b of BUILDS) assert.equal(typeof b.glue.default, 'function', b.name);
+  // What the browser entry would pick in this engine (Node 20 has no relaxed SIMD without a flag).
+  assert.equal(chooseBuild(f, BUILDS).name, f.relaxedSimd ? 'relaxed-simd' : 'simd128');
 });
 
 test('memory: 30 x load / optimize (int8) / run / dispose does not grow the wasm memory after warm-up', async () => {

@@ -12,7 +12,7 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-sh
 
 /** The wasm builds must exist: say how to get them. */
 export function requireBuild() {
-  for (const f of ['pkg/web/modelpress_bg.wasm', 'pkg/web/modelpress.js', 'pkg/node/modelpress_bg.wasm']) {
+  for (const f of ['pkg/web/modelpress_bg.wasm', 'pkg/web/modelpress.js', 'pkg/web-relaxed/modelpress_bg.wasm', 'pkg/web-scalar/modelpress_bg.wasm', 'pkg/node/modelpress_bg.wasm']) {
     if (!existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: run \`npm run build\` first`);
   }
 }

@@ -66,14 +66,15 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-test('the tarball holds the entries, both wasm builds, the types and the CLI, and nothing else', () => {
+test('the tarball holds the entries, the four wasm builds, the types and the CLI, and nothing else', () => {
   const files = packed.files.map((f) => f.path).sort();
   for (const f of [
     'package.json', 'README.md', 'bin/modelpress.mjs', 'js/browser.mjs', 'js/index.node.mjs', 'js/worker.mjs', 'js/worker.node.mjs', 'js/cli.mjs', 'js/node.mjs', 'js/npy.mjs',
-    'pkg/web/modelpress.js', 'pkg/web/modelpress_bg.wasm', 'pkg/node/modelpress.js', 'pkg/node/modelpress_bg.wasm', 'pkg/node/package.json',
+    'pkg/web/modelpress.js', 'pkg/web/modelpress_bg.wasm', 'pkg/web-relaxed/modelpress.js', 'pkg/web-relaxed/modelpress_bg.wasm', 'pkg/web-relaxed/package.json',
+    'pkg/web-scalar/modelpress.js', 'pkg/web-scalar/modelpress_bg.wasm', 'pkg/web-scalar/package.json', 'pkg/node/modelpress.js', 'pkg/node/modelpress_bg.wasm', 'pkg/node/package.json',
     'types/index.d.ts', 'types/npy.d.ts', 'types/errors.d.ts',
   ]) assert.ok(files.includes(f), `${f} is not in the tarball`);
-  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/|js\/|types\/|pkg\/(web|node)\/)/.test(f) || f.endsWith('.d.ts') && f.startsWith('pkg/'));
+  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/|js\/|types\/|pkg\/(web|web-relaxed|web-scalar|node)\/)/.test(f) || f.endsWith('.d.ts') && f.startsWith('pkg/'));
   assert.deepEqual(stray, []);
   assert.deepEqual(Object.keys(PKG.dependencies ?? {}), [], 'no runtime dependencies');
   const installed = JSON.parse(readFileSync(path.join(app, 'node_modules/modelpress/package.json'), 'utf8'));
@@ -135,7 +136,7 @@ test('(2) Vite: vite build of an app importing the package; Chromium runs the bu
   t.diagnostic(`vite build ${(performance.now() - t0).toFixed(0)} ms`);
   const dist = path.join(app, 'vite/dist');
   const assets = readdirSync(path.join(dist, 'assets'));
-  assert.ok(assets.some((f) => f.endsWith('.wasm')), `the wasm is emitted: ${assets.join(', ')}`);
+  assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 3, `the three browser wasm builds are emitted: ${assets.join(', ')}`);
   assert.ok(assets.some((f) => /worker/.test(f)), `the worker is bundled: ${assets.join(', ')}`);
   const srv = await serveStatic(dist);
   try {
@@ -145,7 +146,8 @@ test('(2) Vite: vite build of an app importing the package; Chromium runs the bu
     await context.close();
     assert.equal(r.error, undefined, r.error);
     assert.deepEqual(problems, []);
-    assert.equal(r.build.build, 'simd128');
+    // Chromium has relaxed SIMD: feature detection picks the relaxed-simd build.
+    assert.equal(r.build.build, 'relaxed-simd');
     assert.deepEqual(r.ops, { FULLY_CONNECTED: 2, SOFTMAX: 1 });
     assert.deepEqual(r.phases, ['quantize', 'calibrate', 'report']);
     assert.ok(r.cosine > 0.99);
@@ -197,8 +199,8 @@ test('(5) plain <script type="module"> page: worker model with progress, one abo
     await context.close();
     assert.equal(r.error, undefined, r.error);
     assert.deepEqual(problems, []);
-    assert.equal(r.features.simd, true);
-    assert.equal(r.localBuild, 'simd128');
+    assert.deepEqual(r.features, { wasm: true, simd: true, relaxedSimd: true });
+    assert.equal(r.localBuild, 'relaxed-simd', 'feature detection picks the relaxed-simd build in Chromium');
     assert.deepEqual(r.localOps, { FULLY_CONNECTED: 2, SOFTMAX: 1 });
     assert.deepEqual(r.inputShape, [1, 16, 16, 1]);
     assert.ok(r.first.size > 0 && r.first.size < 347008 && r.first.cosine > 0.9, JSON.stringify(r.first));
@@ -210,7 +212,7 @@ test('(5) plain <script type="module"> page: worker model with progress, one abo
     assert.ok(r.aborted.ticks >= 2, `the page kept running while the worker worked (${r.aborted.ticks} ticks in ${r.aborted.ms.toFixed(0)} ms)`);
     assert.deepEqual(r.again, { size: r.first.size, same: true });
     assert.deepEqual(r.runShape, [1, 10]);
-    assert.deepEqual(r.benchmark, { runs: 10, build: 'simd128', ok: true });
+    assert.deepEqual(r.benchmark, { runs: 10, build: 'relaxed-simd', ok: true });
     assert.equal(r.disposed, true);
     assert.equal(workers.started, 2, 'a new worker after the abort');
     assert.equal(workers.closed, 2, 'the aborted worker and, on dispose(), the second one are terminated');
@@ -220,7 +222,7 @@ test('(5) plain <script type="module"> page: worker model with progress, one abo
   }
 });
 
-test('(5) a browser without WebAssembly SIMD gets a clear UnsupportedRuntimeError (no scalar build yet)', async () => {
+test('(5) a browser without WebAssembly SIMD gets the scalar build; forcing simd128 there is a clear UnsupportedRuntimeError', async () => {
   const srv = await serveStatic(app);
   try {
     const { page, context } = await openPage(browser, `${srv.url}/plain/nosimd.html`, (p) =>
@@ -237,11 +239,16 @@ test('(5) a browser without WebAssembly SIMD gets a clear UnsupportedRuntimeErro
     const r = JSON.parse(await page.textContent('#result'));
     await context.close();
     assert.deepEqual(r.features, { wasm: true, simd: false, relaxedSimd: false });
-    assert.equal(r.name, 'UnsupportedRuntimeError', JSON.stringify(r));
-    assert.equal(r.code, 'UNSUPPORTED_RUNTIME');
-    assert.equal(r.classes, true);
-    assert.deepEqual(r.missing, ['simd']);
-    assert.match(r.message, /lacks WebAssembly SIMD \(Chrome 91, Firefox 89, Safari 16\.4 and later\).*no scalar build/);
+    assert.equal(r.error, undefined, r.error);
+    assert.equal(r.build, 'scalar');
+    assert.deepEqual(r.ops, { FULLY_CONNECTED: 2, SOFTMAX: 1 });
+    assert.equal(r.yLength, 10);
+    const f = r.forced;
+    assert.equal(f.name, 'UnsupportedRuntimeError', JSON.stringify(f));
+    assert.equal(f.code, 'UNSUPPORTED_RUNTIME');
+    assert.equal(f.classes, true);
+    assert.deepEqual(f.missing, ['simd']);
+    assert.match(f.message, /lacks WebAssembly SIMD \(Chrome 91, Firefox 89, Safari 16\.4 and later\), which the simd128 wasm build needs/);
   } finally {
     await srv.stop();
   }
