@@ -122,6 +122,12 @@ impl Tensor {
             variant_tensors: Vec::new(),
         }
     }
+    /// Elements per step of dimension `axis` (the product of the dims after
+    /// it; negative dims count as 1). Saturates on absurd shapes.
+    pub fn inner_size(&self, axis: usize) -> usize {
+        self.shape.iter().skip(axis + 1).fold(1usize, |a, &d| a.saturating_mul(d.max(1) as usize))
+    }
+
     /// Number of elements of the (dense) shape; negative dims count as 1.
     /// Saturates instead of overflowing on absurd shapes.
     pub fn num_elements(&self) -> usize {

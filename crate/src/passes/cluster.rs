@@ -13,6 +13,7 @@
 //! clustered on their real values and stored back as codes of their own
 //! scales (at most k codes per channel).
 
+use crate::passes::quantize::weights::channel_layout;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -288,9 +289,7 @@ pub(crate) fn cluster_tensor(w: &mut [f32], shape: &[usize], out_axis: usize, k:
     }
     let n = w.len();
     let (channels, inner) = if cfg.per_channel {
-        let ch = shape.get(out_axis).copied().unwrap_or(1).max(1);
-        let inner: usize = shape.iter().skip(out_axis + 1).product::<usize>().max(1);
-        (ch, inner)
+        channel_layout(shape, out_axis)
     } else {
         (1, n.max(1))
     };
@@ -355,8 +354,7 @@ const GRID: f64 = 127.0;
 /// codes snapped to the int8 grid, w' = max|w| · code.
 fn cluster_scaled(w: &mut [f32], shape: &[usize], out_axis: usize, k: usize, cfg: &ClusterConfig, importance: Option<&[f64]>) {
     let n = w.len();
-    let channels = shape.get(out_axis).copied().unwrap_or(1).max(1);
-    let inner: usize = shape.iter().skip(out_axis + 1).product::<usize>().max(1);
+    let (channels, inner) = channel_layout(shape, out_axis);
     let ch = |i: usize| (i / inner) % channels;
     let mut scale = vec![0f64; channels];
     for (i, &v) in w.iter().enumerate() {

@@ -405,7 +405,7 @@ pub(crate) fn write_weights(model: &mut Model, t: TensorId, vals: &[f32]) -> Res
             let channels = q.scale.len().max(1);
             let axis = q.quantized_dimension.max(0) as usize;
             let inner: usize = if channels > 1 {
-                tensor.shape.iter().skip(axis + 1).map(|&d| d.max(1) as usize).product::<usize>().max(1)
+                tensor.inner_size(axis).max(1)
             } else {
                 vals.len().max(1)
             };

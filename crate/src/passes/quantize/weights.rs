@@ -20,7 +20,8 @@ pub struct Quantized {
 /// element i belongs to channel `(i / inner) % channels`.
 pub fn channel_layout(shape: &[usize], axis: usize) -> (usize, usize) {
     let channels = shape.get(axis).copied().unwrap_or(1).max(1);
-    let inner: usize = shape.iter().skip(axis + 1).product::<usize>().max(1);
+    // Saturating: an absurd shape must not overflow (callers check sizes).
+    let inner = shape.iter().skip(axis + 1).fold(1usize, |a, &d| a.saturating_mul(d)).max(1);
     (channels, inner)
 }
 
@@ -85,5 +86,16 @@ mod tests {
         let q = quantize_symmetric(&w, &[1, 2, 2], Some(2), 127);
         assert_eq!(q.scales.len(), 2);
         assert_eq!(q.values, vec![127, 64, -127, -127]);
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::channel_layout;
+
+    #[test]
+    fn absurd_shapes_saturate_instead_of_overflowing() {
+        assert_eq!(channel_layout(&[4, 3, 2], 0), (4, 6));
+        assert_eq!(channel_layout(&[2, usize::MAX, 4], 0), (2, usize::MAX));
     }
 }
