@@ -112,7 +112,7 @@ pub fn dequantized(model: &Model, t: &Tensor) -> Option<Vec<f32>> {
     let axis = q.quantized_dimension.max(0) as usize;
     let channels = q.scale.len().max(1);
     let inner: usize = if channels > 1 {
-        t.shape.iter().skip(axis + 1).map(|&d| d.max(1) as usize).product::<usize>().max(1)
+        t.inner_size(axis).max(1)
     } else {
         n.max(1)
     };
@@ -277,6 +277,47 @@ impl Acc {
     }
 }
 
+/// Model-output fidelity over the samples: SQNR / cosine of output 0 and
+/// top-1 agreement (for classifier-like outputs).
+struct OutputTally {
+    acc: Acc,
+    agree: usize,
+    classifier: bool,
+}
+
+impl OutputTally {
+    fn new() -> Self {
+        OutputTally { acc: Acc::new(), agree: 0, classifier: true }
+    }
+
+    fn add(&mut self, reference: &[f32], got: &[f32]) {
+        self.acc.add(reference, got);
+        let argmax = |x: &[f32]| x.iter().enumerate().fold((0, f32::MIN), |m, (i, &v)| if v > m.1 { (i, v) } else { m }).0;
+        if reference.len() > 1 && reference.len() <= 100_000 {
+            self.agree += (argmax(reference) == argmax(got)) as usize;
+        } else {
+            self.classifier = false;
+        }
+    }
+
+    /// Write the per-layer and model fidelity into the report.
+    fn finish(self, report: &mut Report, layers: &[Acc], method: &str, samples: usize) {
+        for (l, a) in report.layers.iter_mut().zip(layers) {
+            if a.sig > 0.0 || a.noise > 0.0 {
+                l.sqnr_db = Some(a.sqnr());
+                l.cosine = Some(a.cosine());
+            }
+        }
+        report.fidelity = Some(Fidelity {
+            method: method.into(),
+            samples,
+            output_sqnr_db: self.acc.sqnr(),
+            output_cosine: self.acc.cosine(),
+            top1_agreement: self.classifier.then(|| self.agree as f64 / samples as f64),
+        });
+    }
+}
+
 /// Build the report. `samples` are calibration inputs (up to `max_samples`
 /// are used for fidelity).
 pub fn build(
@@ -338,9 +379,7 @@ pub fn build(
         }
     }
     let mut layer_acc: Vec<Acc> = report.layers.iter().map(|_| Acc::new()).collect();
-    let mut out_acc = Acc::new();
-    let mut agree = 0usize;
-    let mut classifier = true;
+    let mut out = OutputTally::new();
     for s in samples {
         let mut captured: HashMap<TensorId, Vec<f32>> = HashMap::new();
         let r = ref_engine.run_observed(s.clone(), &mut |t, v| {
@@ -361,28 +400,15 @@ pub fn build(
             }
         })?;
         if let (Some(a), Some(b)) = (r.first().and_then(|v| v.as_f32()), y.first().and_then(|v| v.as_f32())) {
-            out_acc.add(a, b);
-            let argmax = |x: &[f32]| x.iter().enumerate().fold((0, f32::MIN), |m, (i, &v)| if v > m.1 { (i, v) } else { m }).0;
-            if a.len() > 1 && a.len() <= 100_000 {
-                agree += (argmax(a) == argmax(b)) as usize;
-            } else {
-                classifier = false;
-            }
+            out.add(a, b);
         }
     }
-    for (l, a) in report.layers.iter_mut().zip(&layer_acc) {
-        if a.sig > 0.0 || a.noise > 0.0 {
-            l.sqnr_db = Some(a.sqnr());
-            l.cosine = Some(a.cosine());
-        }
-    }
-    report.fidelity = Some(Fidelity {
-        method: "simulated: the optimized weights dequantized and its activation quantization applied (fake-quant) in the float engine".into(),
-        samples: samples.len(),
-        output_sqnr_db: out_acc.sqnr(),
-        output_cosine: out_acc.cosine(),
-        top1_agreement: classifier.then(|| agree as f64 / samples.len() as f64),
-    });
+    out.finish(
+        &mut report,
+        &layer_acc,
+        "simulated: the optimized weights dequantized and its activation quantization applied (fake-quant) in the float engine",
+        samples.len(),
+    );
     report.warnings = warnings;
     Ok(report)
 }
@@ -574,8 +600,7 @@ fn measure_direct(
         }
     }
     let mut layer_acc: Vec<Acc> = report.layers.iter().map(|_| Acc::new()).collect();
-    let mut out_acc = Acc::new();
-    let (mut agree, mut classifier) = (0usize, true);
+    let mut out = OutputTally::new();
     for s in samples {
         let mut captured: HashMap<usize, Vec<f32>> = HashMap::new();
         let r = ref_engine.run_observed(s.clone(), &mut |t, v| {
@@ -595,27 +620,14 @@ fn measure_direct(
         let a = r.first().and_then(|v| v.as_f32()).map(|x| x.to_vec());
         let b = y.first().and_then(|v| as_float(v, &osg.tensors[osg.outputs[0]]));
         if let (Some(a), Some(b)) = (a, b) {
-            out_acc.add(&a, &b);
-            let argmax = |x: &[f32]| x.iter().enumerate().fold((0, f32::MIN), |m, (i, &v)| if v > m.1 { (i, v) } else { m }).0;
-            if a.len() > 1 && a.len() <= 100_000 {
-                agree += (argmax(&a) == argmax(&b)) as usize;
-            } else {
-                classifier = false;
-            }
+            out.add(&a, &b);
         }
     }
-    for (l, a) in report.layers.iter_mut().zip(&layer_acc) {
-        if a.sig > 0.0 || a.noise > 0.0 {
-            l.sqnr_db = Some(a.sqnr());
-            l.cosine = Some(a.cosine());
-        }
-    }
-    report.fidelity = Some(Fidelity {
-        method: "measured: the optimized model run by the modelpress engine (integer kernels bit-exact with LiteRT's reference kernels) next to the float model".into(),
-        samples: samples.len(),
-        output_sqnr_db: out_acc.sqnr(),
-        output_cosine: out_acc.cosine(),
-        top1_agreement: classifier.then(|| agree as f64 / samples.len() as f64),
-    });
+    out.finish(
+        report,
+        &layer_acc,
+        "measured: the optimized model run by the modelpress engine (integer kernels bit-exact with LiteRT's reference kernels) next to the float model",
+        samples.len(),
+    );
     Ok(())
 }
