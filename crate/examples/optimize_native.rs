@@ -2,7 +2,6 @@
 //! `bin/modelpress.mjs` on the wasm build).
 //! `cargo run --release --example optimize_native -- IN OUT RECIPE.json [CALIB.npy]`
 
-use modelpress::engine::Value;
 use modelpress::formats::npy;
 use modelpress::passes::{Context, Recipe};
 
@@ -17,14 +16,7 @@ fn main() {
     let mut calibration = Vec::new();
     if let Some(p) = args.get(4) {
         let v = npy::read(&std::fs::read(p).unwrap()).unwrap();
-        let n = v.shape[0];
-        let per = v.len() / n;
-        let x = v.as_f32().unwrap();
-        for i in 0..n {
-            let mut shape = v.shape.clone();
-            shape[0] = 1;
-            calibration.push(vec![Value::f32(shape, x[i * per..(i + 1) * per].to_vec()).unwrap()]);
-        }
+        calibration = v.split_batch().unwrap().into_iter().map(|s| vec![s]).collect();
     }
     let mut progress = |p: &str, f: f32| eprint!("\r{p} {:.0}%   ", f * 100.0);
     let mut ctx = Context::new(calibration, &mut progress);

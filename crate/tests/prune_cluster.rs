@@ -3,7 +3,6 @@
 //! live in tests/python/test_prune_cluster_litert.py).
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use modelpress::engine::{Engine, Value};
 use modelpress::formats::{npy, tflite};
@@ -13,27 +12,9 @@ use modelpress::passes::prune::{Method, Pattern, PruneConfig, Scope};
 use modelpress::passes::quantize::{QuantMode, QuantizeConfig};
 use modelpress::passes::{optimize, Context, Recipe};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
-}
+mod common;
+use common::{model, root, samples};
 
-fn model(name: &str) -> Model {
-    modelpress::load(&std::fs::read(root().join("models").join(name)).unwrap()).unwrap()
-}
-
-/// The first `n` rows of a .npy batch as single-sample input sets.
-fn samples(file: &str, n: usize) -> Vec<Vec<Value>> {
-    let v = npy::read(&std::fs::read(root().join(file)).unwrap()).unwrap();
-    let per = v.len() / v.shape[0];
-    let x = v.as_f32().unwrap();
-    (0..n.min(v.shape[0]))
-        .map(|i| {
-            let mut shape = v.shape.clone();
-            shape[0] = 1;
-            vec![Value::f32(shape, x[i * per..(i + 1) * per].to_vec()).unwrap()]
-        })
-        .collect()
-}
 
 fn labels() -> Vec<usize> {
     let v = npy::read(&std::fs::read(root().join("data/digits_y_test.npy")).unwrap()).unwrap();

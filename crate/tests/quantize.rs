@@ -1,7 +1,6 @@
 //! Quantization transforms against the TFLite int8 spec (the LiteRT
 //! cross-checks of the written files live in tests/python).
 
-use std::path::PathBuf;
 
 use modelpress::engine::{Engine, Value};
 use modelpress::formats::{npy, tflite};
@@ -9,27 +8,9 @@ use modelpress::ir::{BuiltinOp, DType, Model, OpKind};
 use modelpress::passes::quantize::{IoType, QuantMode, QuantizeConfig};
 use modelpress::passes::{optimize, Context, Recipe};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
-}
+mod common;
+use common::{model, root, samples};
 
-fn model(name: &str) -> Model {
-    modelpress::load(&std::fs::read(root().join("models").join(name)).unwrap()).unwrap()
-}
-
-/// The first `n` rows of a .npy batch as single-sample input sets.
-fn samples(file: &str, n: usize) -> Vec<Vec<Value>> {
-    let v = npy::read(&std::fs::read(root().join(file)).unwrap()).unwrap();
-    let per = v.len() / v.shape[0];
-    let x = v.as_f32().unwrap();
-    (0..n.min(v.shape[0]))
-        .map(|i| {
-            let mut shape = v.shape.clone();
-            shape[0] = 1;
-            vec![Value::f32(shape, x[i * per..(i + 1) * per].to_vec()).unwrap()]
-        })
-        .collect()
-}
 
 fn quantize(m: &Model, cfg: QuantizeConfig, cal: Vec<Vec<Value>>) -> modelpress::Result<Model> {
     let recipe = Recipe { quantize: Some(cfg), ..Default::default() };

@@ -275,7 +275,7 @@ impl Engine {
         }
         let mut stacked: Vec<Vec<Value>> = Vec::new();
         for b in 0..batch {
-            let slice: Vec<Value> = inputs.iter().map(|v| slice_batch(v, b, batch)).collect::<Result<_>>()?;
+            let slice: Vec<Value> = inputs.iter().map(|v| v.batch_item(b)).collect::<Result<_>>()?;
             stacked.push(self.run(slice)?);
         }
         let nout = stacked[0].len();
@@ -347,25 +347,6 @@ fn topo_order(sg: &Subgraph, consts: &[Option<Value>]) -> Result<Vec<usize>> {
         return Err(Error::InvalidModel(format!("the graph has a cycle (nodes {} ...)", stuck.join(", "))));
     }
     Ok(order)
-}
-
-fn slice_batch(v: &Value, b: usize, batch: usize) -> Result<Value> {
-    let per = v.len() / batch;
-    let mut shape = v.shape.clone();
-    shape[0] = 1;
-    use super::Data::*;
-    let r = b * per..(b + 1) * per;
-    let data = match &v.data {
-        F32(x) => F32(x[r].to_vec()),
-        I32(x) => I32(x[r].to_vec()),
-        I64(x) => I64(x[r].to_vec()),
-        I16(x) => I16(x[r].to_vec()),
-        I8(x) => I8(x[r].to_vec()),
-        U8(x) => U8(x[r].to_vec()),
-        Bool(x) => Bool(x[r].to_vec()),
-        F16(x) => F16(x[r].to_vec()),
-    };
-    Value::new(shape, data)
 }
 
 fn concat_batch(vs: Vec<&Value>) -> Result<Value> {

@@ -105,6 +105,34 @@ impl Value {
         })
     }
 
+    /// Item `b` of the leading (batch) dimension, as a batch of 1.
+    pub fn batch_item(&self, b: usize) -> Result<Value> {
+        let batch = self.shape.first().copied().unwrap_or(0);
+        if b >= batch {
+            return Err(Error::BadInput(format!("batch item {b} of a value with shape {:?}", self.shape)));
+        }
+        let per = self.len() / batch;
+        let mut shape = self.shape.clone();
+        shape[0] = 1;
+        let r = b * per..(b + 1) * per;
+        let data = match &self.data {
+            Data::F32(x) => Data::F32(x[r].to_vec()),
+            Data::I32(x) => Data::I32(x[r].to_vec()),
+            Data::I64(x) => Data::I64(x[r].to_vec()),
+            Data::I16(x) => Data::I16(x[r].to_vec()),
+            Data::I8(x) => Data::I8(x[r].to_vec()),
+            Data::U8(x) => Data::U8(x[r].to_vec()),
+            Data::Bool(x) => Data::Bool(x[r].to_vec()),
+            Data::F16(x) => Data::F16(x[r].to_vec()),
+        };
+        Value::new(shape, data)
+    }
+
+    /// Split the leading dimension into batch-1 values (calibration sets).
+    pub fn split_batch(&self) -> Result<Vec<Value>> {
+        (0..self.shape.first().copied().unwrap_or(0)).map(|b| self.batch_item(b)).collect()
+    }
+
     /// Decode a constant tensor's raw little-endian bytes.
     pub fn from_bytes(dtype: DType, shape: Vec<usize>, bytes: &[u8]) -> Result<Value> {
         let n = numel(&shape).ok_or_else(|| Error::InvalidModel(format!("shape {shape:?} overflows")))?;
