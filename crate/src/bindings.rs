@@ -226,5 +226,6 @@ pub fn build_info() -> JsValue {
     let obj = Object::new();
     let _ = Reflect::set(&obj, &"build".into(), &build.into());
     let _ = Reflect::set(&obj, &"version".into(), &version().into());
+    let _ = Reflect::set(&obj, &"gemm".into(), &crate::kernels::int8::gemm_kernel().into());
     obj.into()
 }

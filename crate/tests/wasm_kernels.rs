@@ -9,7 +9,7 @@
 
 use modelpress::engine::{Data, Engine};
 use modelpress::formats::npy;
-use modelpress::kernels::int8::{self as k8, add, dwconv, fixedpoint as fx, gemm, simd128, AddParams, DwGeom, GemmOut, PackedDw, PackedW, Requant};
+use modelpress::kernels::int8::{self as k8, add, dwconv, fixedpoint as fx, gemm, simd128, AddParams, DwGeom, GemmOut, KResult, Layout, PackedDw, PackedW, Requant};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -57,8 +57,53 @@ fn requant(rng: &mut Rng, n: usize, wide_shifts: bool) -> Requant {
 }
 
 #[wasm_bindgen_test]
-fn dispatch_is_simd128() {
-    assert_eq!(k8::KERNELS, "simd128");
+fn dispatch_names_the_build() {
+    let want = if cfg!(target_feature = "relaxed-simd") { "relaxed-simd" } else { "simd128" };
+    assert_eq!(k8::KERNELS, want);
+    // The relaxed build packs quads exactly when the engine's relaxed dot
+    // was found exact; the SIMD128 build always packs pairs.
+    let quads = matches!(k8::preferred_layout(), Layout::Quads { .. });
+    #[cfg(target_feature = "relaxed-simd")]
+    assert_eq!(quads, k8::relaxed::quad_layout().is_some());
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    assert!(!quads);
+    assert_eq!(k8::gemm_kernel(), if quads { "relaxed-dot" } else { "simd128-dot16" });
+}
+
+/// The probe's claim checked exhaustively: for every weight and every
+/// activation, the relaxed dot of the packed operands (`a ^ xor` as the
+/// 7-bit operand) gives the exact product sum.
+#[cfg(target_feature = "relaxed-simd")]
+#[wasm_bindgen_test]
+fn relaxed_dot_is_exact_in_the_probed_layout() {
+    use core::arch::wasm32::*;
+    let Some(layout @ Layout::Quads { xor }) = k8::relaxed::quad_layout() else {
+        // No exact reading on this engine: the build must keep pairs.
+        assert_eq!(k8::preferred_layout(), Layout::Pairs);
+        return;
+    };
+    let shift = layout.act_shift();
+    for w in -128i32..=127 {
+        let wv = i8x16_splat(core::hint::black_box(w as i8));
+        for x in -128i32..=127 {
+            let xv = i8x16_splat(((x as i8 as u8) ^ xor) as i8);
+            let got = i32x4_relaxed_dot_i8x16_i7x16_add(wv, xv, i32x4_splat(7));
+            let want = 7 + 4 * w * (x + shift);
+            assert_eq!(i32x4_extract_lane::<0>(got), want, "w {w} x {x}");
+            assert_eq!(i32x4_extract_lane::<3>(got), want, "w {w} x {x}");
+        }
+    }
+}
+
+type GemmFn = fn(usize, &[i8], usize, &PackedW, GemmOut) -> KResult<()>;
+
+/// The SIMD GEMMs of this build, each with the weight layout it runs on.
+fn simd_gemms() -> Vec<(&'static str, Layout, GemmFn)> {
+    #[allow(unused_mut)]
+    let mut v: Vec<(&'static str, Layout, GemmFn)> = vec![("simd128", Layout::Pairs, simd128::gemm)];
+    #[cfg(target_feature = "relaxed-simd")]
+    v.push(("relaxed", k8::relaxed::quad_layout().unwrap_or(Layout::Pairs), k8::relaxed::gemm));
+    v
 }
 
 #[wasm_bindgen_test]
@@ -85,79 +130,87 @@ fn requant4_matches_scalar() {
     }
 }
 
-fn run_gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, out: GemmOut, simd: bool) {
-    if simd {
-        simd128::gemm(m, a, lda, w, out).unwrap()
-    } else {
-        gemm::gemm(m, a, lda, w, out).unwrap()
-    }
-}
-
 #[wasm_bindgen_test]
 fn gemm_matches_scalar_on_tails_and_tiles() {
-    let mut rng = Rng(42);
-    let ms = [1usize, 2, 3, 4, 5, 7, 8, 9, 13];
-    let ns = [1usize, 3, 4, 7, 8, 9, 15, 16, 17, 33];
-    let ks = [1usize, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 64, 67];
-    let mut cases = 0;
-    for &m in &ms {
-        for &n in &ns {
-            for &k in &ks {
-                // Strided A and C on every other case.
-                let lda = if (m + n + k) % 2 == 0 { k } else { k + rng.range(1, 9) as usize };
-                let ldc = if (m + n) % 3 == 0 { n } else { n + rng.range(1, 5) as usize };
-                let a = rng.i8s((m - 1) * lda + k);
-                let src = rng.i8s(n * k);
-                let bias: Vec<i32> = (0..n).map(|_| rng.range(-40000, 40000) as i32).collect();
-                let off = rng.range(-127, 128) as i32;
-                let w = PackedW::pack(n, k, &src, if k % 3 == 0 { None } else { Some(&bias) }, off).unwrap();
-                let rq = requant(&mut rng, n, k % 2 == 0);
-                let len = (m - 1) * ldc + n;
-                let (mut s8, mut v8) = (vec![99i8; len], vec![99i8; len]);
-                run_gemm(m, &a, lda, &w, GemmOut::I8 { out: &mut s8, ldc, rq: &rq }, false);
-                run_gemm(m, &a, lda, &w, GemmOut::I8 { out: &mut v8, ldc, rq: &rq }, true);
-                assert_eq!(s8, v8, "int8 m {m} n {n} k {k} lda {lda} ldc {ldc}");
-                let (mut s32, mut v32) = (vec![7i32; len], vec![7i32; len]);
-                run_gemm(m, &a, lda, &w, GemmOut::I32 { out: &mut s32, ldc }, false);
-                run_gemm(m, &a, lda, &w, GemmOut::I32 { out: &mut v32, ldc }, true);
-                assert_eq!(s32, v32, "int32 m {m} n {n} k {k} lda {lda} ldc {ldc}");
-                // Untouched gaps between strided rows.
-                for r in 0..m.saturating_sub(1) {
-                    assert!(v8[r * ldc + n..(r + 1) * ldc].iter().all(|&v| v == 99));
+    for (name, layout, simd) in simd_gemms() {
+        let mut rng = Rng(42);
+        let ms = [1usize, 2, 3, 4, 5, 7, 8, 9, 13];
+        let ns = [1usize, 3, 4, 7, 8, 9, 15, 16, 17, 33];
+        let ks = [1usize, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 31, 64, 67];
+        let mut cases = 0;
+        for &m in &ms {
+            for &n in &ns {
+                for &k in &ks {
+                    // Strided A and C on every other case.
+                    let lda = if (m + n + k) % 2 == 0 { k } else { k + rng.range(1, 9) as usize };
+                    let ldc = if (m + n) % 3 == 0 { n } else { n + rng.range(1, 5) as usize };
+                    let a = rng.i8s((m - 1) * lda + k);
+                    let src = rng.i8s(n * k);
+                    let bias: Vec<i32> = (0..n).map(|_| rng.range(-40000, 40000) as i32).collect();
+                    let off = rng.range(-127, 128) as i32;
+                    let w = PackedW::pack_with(layout, n, k, &src, if k % 3 == 0 { None } else { Some(&bias) }, off).unwrap();
+                    let rq = requant(&mut rng, n, k % 2 == 0);
+                    let len = (m - 1) * ldc + n;
+                    let (mut s8, mut v8) = (vec![99i8; len], vec![99i8; len]);
+                    gemm::gemm(m, &a, lda, &w, GemmOut::I8 { out: &mut s8, ldc, rq: &rq }).unwrap();
+                    simd(m, &a, lda, &w, GemmOut::I8 { out: &mut v8, ldc, rq: &rq }).unwrap();
+                    assert_eq!(s8, v8, "{name} int8 m {m} n {n} k {k} lda {lda} ldc {ldc}");
+                    let (mut s32, mut v32) = (vec![7i32; len], vec![7i32; len]);
+                    gemm::gemm(m, &a, lda, &w, GemmOut::I32 { out: &mut s32, ldc }).unwrap();
+                    simd(m, &a, lda, &w, GemmOut::I32 { out: &mut v32, ldc }).unwrap();
+                    assert_eq!(s32, v32, "{name} int32 m {m} n {n} k {k} lda {lda} ldc {ldc}");
+                    // And against plain loops on the unpacked weights.
+                    for r in 0..m {
+                        for c in 0..n {
+                            let mut want = if k % 3 == 0 { 0 } else { bias[c] };
+                            for kk in 0..k {
+                                want = want.wrapping_add((a[r * lda + kk] as i32 + off) * src[c * k + kk] as i32);
+                            }
+                            assert_eq!(v32[r * ldc + c], want, "{name} plain m {m} n {n} k {k} at {r},{c}");
+                        }
+                    }
+                    // Untouched gaps between strided rows.
+                    for r in 0..m.saturating_sub(1) {
+                        assert!(v8[r * ldc + n..(r + 1) * ldc].iter().all(|&v| v == 99));
+                    }
+                    cases += 1;
                 }
-                cases += 1;
             }
         }
+        assert_eq!(cases, ms.len() * ns.len() * ks.len());
     }
-    assert_eq!(cases, ms.len() * ns.len() * ks.len());
 }
 
 #[wasm_bindgen_test]
 fn gemm_double_requant_matches_scalar() {
-    // The reference FULLY_CONNECTED requantizes in double: the SIMD GEMM
-    // hands those tiles to the scalar epilogue.
-    let mut rng = Rng(7);
-    for &(m, n, k) in &[(1usize, 10usize, 1280usize), (3, 9, 17), (5, 16, 64), (2, 1, 3)] {
-        let a = rng.i8s(m * k);
-        let src = rng.i8s(n * k);
-        let w = PackedW::pack(n, k, &src, None, -3).unwrap();
-        let scales: Vec<f64> = (0..n).map(|_| rng.range(1, 1000) as f64 * 1e-6).collect();
-        let rq = Requant::double(scales, 5, -128, 127);
-        let (mut s, mut v) = (vec![0i8; m * n], vec![0i8; m * n]);
-        run_gemm(m, &a, k, &w, GemmOut::I8 { out: &mut s, ldc: n, rq: &rq }, false);
-        run_gemm(m, &a, k, &w, GemmOut::I8 { out: &mut v, ldc: n, rq: &rq }, true);
-        assert_eq!(s, v, "m {m} n {n} k {k}");
+    // The reference FULLY_CONNECTED requantizes in double: the SIMD GEMMs
+    // hand those tiles to the scalar epilogue.
+    for (name, layout, simd) in simd_gemms() {
+        let mut rng = Rng(7);
+        for &(m, n, k) in &[(1usize, 10usize, 1280usize), (3, 9, 17), (5, 16, 64), (2, 1, 3)] {
+            let a = rng.i8s(m * k);
+            let src = rng.i8s(n * k);
+            let w = PackedW::pack_with(layout, n, k, &src, None, -3).unwrap();
+            let scales: Vec<f64> = (0..n).map(|_| rng.range(1, 1000) as f64 * 1e-6).collect();
+            let rq = Requant::double(scales, 5, -128, 127);
+            let (mut s, mut v) = (vec![0i8; m * n], vec![0i8; m * n]);
+            gemm::gemm(m, &a, k, &w, GemmOut::I8 { out: &mut s, ldc: n, rq: &rq }).unwrap();
+            simd(m, &a, k, &w, GemmOut::I8 { out: &mut v, ldc: n, rq: &rq }).unwrap();
+            assert_eq!(s, v, "{name} m {m} n {n} k {k}");
+        }
     }
 }
 
 #[wasm_bindgen_test]
 fn gemm_rejects_short_slices() {
-    let w = PackedW::pack(3, 5, &[1; 15], None, 0).unwrap();
-    let rq = Requant::fixed(vec![1 << 30; 3], vec![0; 3], 0, -128, 127);
-    let mut out = vec![0i8; 6];
-    assert!(simd128::gemm(2, &[0; 9], 5, &w, GemmOut::I8 { out: &mut out, ldc: 3, rq: &rq }).is_err());
-    assert!(simd128::gemm(2, &[0; 10], 5, &w, GemmOut::I8 { out: &mut out[..5], ldc: 3, rq: &rq }).is_err());
-    assert!(simd128::gemm(2, &[0; 10], 4, &w, GemmOut::I8 { out: &mut out, ldc: 3, rq: &rq }).is_err());
+    for (name, layout, simd) in simd_gemms() {
+        let w = PackedW::pack_with(layout, 3, 5, &[1; 15], None, 0).unwrap();
+        let rq = Requant::fixed(vec![1 << 30; 3], vec![0; 3], 0, -128, 127);
+        let mut out = vec![0i8; 6];
+        assert!(simd(2, &[0; 9], 5, &w, GemmOut::I8 { out: &mut out, ldc: 3, rq: &rq }).is_err(), "{name}");
+        assert!(simd(2, &[0; 10], 5, &w, GemmOut::I8 { out: &mut out[..5], ldc: 3, rq: &rq }).is_err(), "{name}");
+        assert!(simd(2, &[0; 10], 4, &w, GemmOut::I8 { out: &mut out, ldc: 3, rq: &rq }).is_err(), "{name}");
+    }
 }
 
 #[wasm_bindgen_test]

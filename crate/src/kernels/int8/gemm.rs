@@ -11,8 +11,18 @@
 //! the A slice). The input zero point is folded into the bias at pack time:
 //! `Σ (x + off) w = Σ x w + off Σ w` holds exactly in wrapping int32.
 //!
-//! [`gemm`] here is the scalar reference (the oracle of the SIMD twin in
-//! `simd128.rs`, and the native kernel).
+//! The relaxed-SIMD kernels use a second layout ([`Layout::Quads`]): k in
+//! quads, each quad holding the 8 channels' four weights side by side, 32
+//! bytes per quad: `[c0 k..k+3, c1 k..k+3, ..., c7 k..k+3]`, the operand
+//! layout of `i32x4.relaxed_dot_i8x16_i7x16_add_s` (two 16-byte loads give
+//! channels 0-3 and 4-7 of a quad). Its activations are fed as `a ^ xor`:
+//! with `xor = 0x80` they are the unsigned bytes `a + 128`, which engines
+//! that lower the relaxed dot to `vpdpbusd` (u8 × s8) multiply exactly; the
+//! `128 Σ w` this adds is taken out of the bias at pack time, like the input
+//! zero point.
+//!
+//! [`gemm`] here is the scalar reference for both layouts (the oracle of the
+//! SIMD twins in `simd128.rs` and `relaxed.rs`, and the native kernel).
 
 use super::requant::Requant;
 
@@ -25,10 +35,45 @@ pub const KB: usize = 8;
 
 pub type KResult<T> = Result<T, String>;
 
+/// How a [`PackedW`] orders its weights (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// k pairs (`i32x4.dot_i16x8_s` after widening; scalar, SIMD128).
+    Pairs,
+    /// k quads for the relaxed dot; activations enter as `a ^ xor`.
+    Quads { xor: u8 },
+}
+
+impl Layout {
+    /// k values per group.
+    pub fn kr(self) -> usize {
+        match self {
+            Layout::Pairs => 2,
+            Layout::Quads { .. } => 4,
+        }
+    }
+
+    /// Offset of channel-lane `lane`, depth `kk` within a panel.
+    #[inline]
+    pub fn offset(self, lane: usize, kk: usize) -> usize {
+        let kr = self.kr();
+        (kk / kr) * kr * NR + lane * kr + kk % kr
+    }
+
+    /// What the kernels add to each activation before multiplying.
+    pub fn act_shift(self) -> i32 {
+        match self {
+            Layout::Quads { xor: 0x80 } => 128,
+            _ => 0,
+        }
+    }
+}
+
 /// Weights `n × k` (row-major by output channel) packed for the kernels,
 /// with the per-channel bias (input offset folded in).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackedW {
+    pub layout: Layout,
     pub n: usize,
     pub k: usize,
     /// k rounded up to [`KB`].
@@ -41,8 +86,15 @@ pub struct PackedW {
 }
 
 impl PackedW {
-    /// Pack `w[c][kk] = src[c * k + kk]`; `input_offset` is `-input_zero_point`.
+    /// Pack `w[c][kk] = src[c * k + kk]` in the layout this build's
+    /// kernels want ([`super::preferred_layout`]); `input_offset` is
+    /// `-input_zero_point`.
     pub fn pack(n: usize, k: usize, src: &[i8], bias: Option<&[i32]>, input_offset: i32) -> KResult<PackedW> {
+        Self::pack_with(super::preferred_layout(), n, k, src, bias, input_offset)
+    }
+
+    /// [`PackedW::pack`] in a given layout.
+    pub fn pack_with(layout: Layout, n: usize, k: usize, src: &[i8], bias: Option<&[i32]>, input_offset: i32) -> KResult<PackedW> {
         let need = n.checked_mul(k).ok_or("gemm: weight size overflows")?;
         if src.len() != need {
             return Err(format!("gemm: weights need {need} values, have {}", src.len()));
@@ -57,26 +109,28 @@ impl PackedW {
         let total = panels.checked_mul(kp).and_then(|x| x.checked_mul(NR)).ok_or("gemm: packed size overflows")?;
         let mut data = vec![0i8; total];
         let mut packed_bias = vec![0i32; panels * NR];
+        // The kernels see `a + act_shift`: take `act_shift Σ w` out again.
+        let offset = input_offset.wrapping_sub(layout.act_shift());
         for c in 0..n {
             let row = &src[c * k..(c + 1) * k];
             let (p, lane) = (c / NR, c % NR);
             let base = p * kp * NR;
             let mut sum = 0i32;
             for (kk, &v) in row.iter().enumerate() {
-                data[base + (kk / 2) * 2 * NR + lane * 2 + kk % 2] = v;
+                data[base + layout.offset(lane, kk)] = v;
                 sum = sum.wrapping_add(v as i32);
             }
             let b = bias.map_or(0, |b| b[c]);
-            packed_bias[c] = b.wrapping_add(input_offset.wrapping_mul(sum));
+            packed_bias[c] = b.wrapping_add(offset.wrapping_mul(sum));
         }
-        Ok(PackedW { n, k, kp, data, bias: packed_bias })
+        Ok(PackedW { layout, n, k, kp, data, bias: packed_bias })
     }
 
     /// Weight of channel `c` at depth `kk` (zero in the padding).
     #[inline]
     pub fn get(&self, c: usize, kk: usize) -> i8 {
         let (p, lane) = (c / NR, c % NR);
-        self.data[p * self.kp * NR + (kk / 2) * 2 * NR + lane * 2 + kk % 2]
+        self.data[p * self.kp * NR + self.layout.offset(lane, kk)]
     }
 }
 
@@ -124,6 +178,9 @@ pub fn check(m: usize, a: &[i8], lda: usize, w: &PackedW, out: &GemmOut) -> KRes
 /// LLVM vectorizes for the native build).
 pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KResult<()> {
     check(m, a, lda, w, &out)?;
+    if w.layout != Layout::Pairs {
+        return gemm_any(m, a, lda, w, out);
+    }
     let panels = w.n.div_ceil(NR);
     let pairs = w.k.div_ceil(2);
     let mut r0 = 0;
@@ -162,19 +219,45 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
             let n0 = p * NR;
             let nr = NR.min(w.n - n0);
             for (r, accr) in acc.iter().enumerate().take(rows) {
-                match &mut out {
-                    GemmOut::I8 { out, ldc, rq } => {
-                        for j in 0..nr {
-                            out[(r0 + r) * *ldc + n0 + j] = rq.apply(accr[j], n0 + j) as i8;
-                        }
-                    }
-                    GemmOut::I32 { out, ldc } => {
-                        out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr].copy_from_slice(&accr[..nr]);
-                    }
-                }
+                emit(&mut out, r0 + r, n0, &accr[..nr]);
             }
         }
         r0 += rows;
+    }
+    Ok(())
+}
+
+/// Write one row of a panel's accumulators (`acc[j]` is channel `n0 + j`).
+pub(super) fn emit(out: &mut GemmOut, row: usize, n0: usize, acc: &[i32]) {
+    match out {
+        GemmOut::I8 { out, ldc, rq } => {
+            for (j, &v) in acc.iter().enumerate() {
+                out[row * *ldc + n0 + j] = rq.apply(v, n0 + j) as i8;
+            }
+        }
+        GemmOut::I32 { out, ldc } => out[row * *ldc + n0..row * *ldc + n0 + acc.len()].copy_from_slice(acc),
+    }
+}
+
+/// The reference on any layout, reading weights through the layout's
+/// offsets and activations as the kernels see them (`a + act_shift`).
+fn gemm_any(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KResult<()> {
+    let shift = w.layout.act_shift();
+    for r in 0..m {
+        let row = &a[r * lda..r * lda + w.k];
+        for p in 0..w.n.div_ceil(NR) {
+            let panel = &w.data[p * w.kp * NR..(p + 1) * w.kp * NR];
+            let mut acc = [0i32; NR];
+            acc.copy_from_slice(&w.bias[p * NR..(p + 1) * NR]);
+            for (kk, &x) in row.iter().enumerate() {
+                let x = x as i32 + shift;
+                for (lane, acc) in acc.iter_mut().enumerate() {
+                    *acc = acc.wrapping_add(x * panel[w.layout.offset(lane, kk)] as i32);
+                }
+            }
+            let n0 = p * NR;
+            emit(&mut out, r, n0, &acc[..NR.min(w.n - n0)]);
+        }
     }
     Ok(())
 }
@@ -183,15 +266,19 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
 mod tests {
     use super::*;
 
+    const LAYOUTS: [Layout; 3] = [Layout::Pairs, Layout::Quads { xor: 0 }, Layout::Quads { xor: 0x80 }];
+
     #[test]
     fn packed_layout_round_trips() {
         let (n, k) = (11, 13);
         let src: Vec<i8> = (0..n * k).map(|i| (i * 7 % 251) as i8).collect();
-        let w = PackedW::pack(n, k, &src, None, 0).unwrap();
-        for c in 0..n {
-            for kk in 0..w.kp {
-                let want = if kk < k { src[c * k + kk] } else { 0 };
-                assert_eq!(w.get(c, kk), want);
+        for layout in LAYOUTS {
+            let w = PackedW::pack_with(layout, n, k, &src, None, 0).unwrap();
+            for c in 0..n {
+                for kk in 0..w.kp {
+                    let want = if kk < k { src[c * k + kk] } else { 0 };
+                    assert_eq!(w.get(c, kk), want, "{layout:?}");
+                }
             }
         }
     }
@@ -203,16 +290,18 @@ mod tests {
         let src: Vec<i8> = (0..n * k).map(|i| (i * 17 % 255) as u8 as i8).collect();
         let bias: Vec<i32> = (0..n as i32).map(|i| i * 1000 - 3000).collect();
         let off = 7;
-        let w = PackedW::pack(n, k, &src, Some(&bias), off).unwrap();
-        let mut out = vec![0i32; m * n];
-        gemm(m, &a, k, &w, GemmOut::I32 { out: &mut out, ldc: n }).unwrap();
-        for r in 0..m {
-            for c in 0..n {
-                let mut want = bias[c];
-                for kk in 0..k {
-                    want += (a[r * k + kk] as i32 + off) * src[c * k + kk] as i32;
+        for layout in LAYOUTS {
+            let w = PackedW::pack_with(layout, n, k, &src, Some(&bias), off).unwrap();
+            let mut out = vec![0i32; m * n];
+            gemm(m, &a, k, &w, GemmOut::I32 { out: &mut out, ldc: n }).unwrap();
+            for r in 0..m {
+                for c in 0..n {
+                    let mut want = bias[c];
+                    for kk in 0..k {
+                        want += (a[r * k + kk] as i32 + off) * src[c * k + kk] as i32;
+                    }
+                    assert_eq!(out[r * n + c], want, "{layout:?}");
                 }
-                assert_eq!(out[r * n + c], want);
             }
         }
     }

@@ -6,31 +6,62 @@
 //!   kernels, the test oracles of the SIMD twins and the native build's
 //!   kernels;
 //! - `simd128`: the WebAssembly SIMD128 twins (only in wasm32 builds with
-//!   `simd128`).
+//!   `simd128`);
+//! - `relaxed`: the relaxed-SIMD GEMM (only in builds with `relaxed-simd`).
 //!
 //! Kernel choice happens in this file only: [`gemm`], [`dwconv`], [`add`] below
-//! pick the SIMD128 twin when the build has it and the scalar one otherwise.
-//! Callers never name a kernel variant.
+//! pick the SIMD twin when the build has it and the scalar one otherwise; the
+//! GEMM's weight layout ([`preferred_layout`]) decides between the relaxed
+//! and SIMD128 GEMMs. Callers never name a kernel variant.
 
 pub mod add;
 pub mod dwconv;
 pub mod fixedpoint;
 pub mod gemm;
 pub mod requant;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+pub mod relaxed;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 
 pub use add::AddParams;
 pub use dwconv::{DwGeom, PackedDw};
-pub use gemm::{GemmOut, KResult, PackedW};
+pub use gemm::{GemmOut, KResult, Layout, PackedW};
 pub use requant::Requant;
 
 /// Name of the kernel set this build dispatches to.
-pub const KERNELS: &str = if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) { "simd128" } else { "scalar" };
+pub const KERNELS: &str = if cfg!(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd")) {
+    "relaxed-simd"
+} else if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+    "simd128"
+} else {
+    "scalar"
+};
+
+/// The GEMM weight layout of this build: quads when the relaxed dot is
+/// exact on this engine (see `relaxed.rs`), pairs otherwise.
+pub fn preferred_layout() -> Layout {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+    if let Some(l) = relaxed::quad_layout() {
+        return l;
+    }
+    Layout::Pairs
+}
+
+/// The GEMM kernel in use: "relaxed-dot", "simd128-dot16" or "scalar".
+pub fn gemm_kernel() -> &'static str {
+    match (preferred_layout(), KERNELS) {
+        (Layout::Quads { .. }, _) => "relaxed-dot",
+        (_, "scalar") => "scalar",
+        _ => "simd128-dot16",
+    }
+}
 
 /// `out[m][n] = requant(bias[n] + Σ_k a[m][k] w[n][k])` (see `gemm.rs`).
 pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, out: GemmOut) -> KResult<()> {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+    return relaxed::gemm(m, a, lda, w, out);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(target_feature = "relaxed-simd")))]
     return simd128::gemm(m, a, lda, w, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     return gemm::gemm(m, a, lda, w, out);

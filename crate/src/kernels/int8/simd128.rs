@@ -19,7 +19,7 @@ use core::arch::wasm32::*;
 
 use super::add::AddParams;
 use super::dwconv::{self, DwGeom, PackedDw, CB};
-use super::gemm::{self, GemmOut, KResult, PackedW, KB, MR, NR};
+use super::gemm::{self, GemmOut, KResult, Layout, PackedW, KB, MR, NR};
 use super::requant::{Lanes, Requant, Scale};
 
 /// Requantize 4 accumulators of channels `c..c+4` (fixed-point form;
@@ -83,23 +83,72 @@ macro_rules! bcast {
     };
 }
 
-/// The GEMM of `gemm.rs`, SIMD128 (4×8 tiles, k pairs).
+/// How a GEMM's tiles leave the kernel: fused SIMD requantization when the
+/// output's requantization has the SIMD lane form.
+pub(super) struct TileOut {
+    fused: bool,
+    left: bool,
+}
+
+impl TileOut {
+    pub(super) fn new(out: &GemmOut) -> TileOut {
+        match out {
+            GemmOut::I8 { rq, .. } => TileOut {
+                fused: rq.lanes.is_some() && matches!(rq.scale, Scale::Fixed { .. }),
+                left: rq.lanes.as_ref().is_some_and(|l| l.lmul.iter().any(|&v| v != 1)),
+            },
+            GemmOut::I32 { .. } => TileOut { fused: false, left: false },
+        }
+    }
+
+    /// Write rows `r0..r0+rows` of panel `p` (accumulators with bias).
+    pub(super) fn store(&self, acc: &[[v128; 2]; MR], rows: usize, r0: usize, p: usize, n: usize, out: &mut GemmOut) {
+        let n0 = p * NR;
+        let nr = NR.min(n - n0);
+        match out {
+            GemmOut::I8 { out, ldc, rq } if self.fused => {
+                let l = rq.lanes.as_ref().unwrap();
+                let (zp, lo, hi) = (i32x4_splat(rq.zero_point), i32x4_splat(rq.min), i32x4_splat(rq.max));
+                for (r, acc) in acc.iter().enumerate().take(rows) {
+                    // Safety: `l` holds padded lanes for every channel of the panel.
+                    let (q0, q1) = unsafe {
+                        (requant4_lanes(acc[0], l, n0, zp, lo, hi, self.left), requant4_lanes(acc[1], l, n0 + 4, zp, lo, hi, self.left))
+                    };
+                    let q16 = i16x8_narrow_i32x4(q0, q1);
+                    let q8 = i8x16_narrow_i16x8(q16, q16);
+                    let dst = &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr];
+                    if nr == NR {
+                        unsafe { v128_store64_lane::<0>(q8, dst.as_mut_ptr() as *mut u64) };
+                    } else {
+                        let mut t = [0i8; 16];
+                        unsafe { v128_store(t.as_mut_ptr() as *mut v128, q8) };
+                        dst.copy_from_slice(&t[..nr]);
+                    }
+                }
+            }
+            _ => {
+                for (r, acc) in acc.iter().enumerate().take(rows) {
+                    gemm::emit(out, r0 + r, n0, &lanes8(acc)[..nr]);
+                }
+            }
+        }
+    }
+}
+
+/// The GEMM of `gemm.rs`, SIMD128 (4×8 tiles, k pairs). Other layouts go to
+/// the scalar reference.
 pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KResult<()> {
     gemm::check(m, a, lda, w, &out)?;
     if m == 0 || w.n == 0 {
         return Ok(());
     }
+    if w.layout != Layout::Pairs {
+        return gemm::gemm(m, a, lda, w, out);
+    }
     let panels = w.n.div_ceil(NR);
     let full_blocks = w.k / KB;
     let tail = w.k % KB;
-    let fused = match &out {
-        GemmOut::I8 { rq, .. } => rq.lanes.is_some() && matches!(rq.scale, Scale::Fixed { .. }),
-        GemmOut::I32 { .. } => false,
-    };
-    let left = match &out {
-        GemmOut::I8 { rq, .. } => rq.lanes.as_ref().is_some_and(|l| l.lmul.iter().any(|&v| v != 1)),
-        _ => false,
-    };
+    let store = TileOut::new(&out);
     let mut tails = [[0i8; KB]; MR];
     for r0 in (0..m).step_by(MR) {
         let rows = MR.min(m - r0);
@@ -113,43 +162,7 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
         }
         for p in 0..panels {
             let acc = unsafe { tile(&rp, &tails, full_blocks, tail != 0, w, p) };
-            let n0 = p * NR;
-            let nr = NR.min(w.n - n0);
-            match &mut out {
-                GemmOut::I8 { out, ldc, rq } if fused => {
-                    let l = rq.lanes.as_ref().unwrap();
-                    let (zp, lo, hi) = (i32x4_splat(rq.zero_point), i32x4_splat(rq.min), i32x4_splat(rq.max));
-                    for (r, acc) in acc.iter().enumerate().take(rows) {
-                        let (q0, q1) = unsafe {
-                            (requant4_lanes(acc[0], l, n0, zp, lo, hi, left), requant4_lanes(acc[1], l, n0 + 4, zp, lo, hi, left))
-                        };
-                        let q16 = i16x8_narrow_i32x4(q0, q1);
-                        let q8 = i8x16_narrow_i16x8(q16, q16);
-                        let dst = &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr];
-                        if nr == NR {
-                            unsafe { v128_store64_lane::<0>(q8, dst.as_mut_ptr() as *mut u64) };
-                        } else {
-                            let mut t = [0i8; 16];
-                            unsafe { v128_store(t.as_mut_ptr() as *mut v128, q8) };
-                            dst.copy_from_slice(&t[..nr]);
-                        }
-                    }
-                }
-                GemmOut::I8 { out, ldc, rq } => {
-                    for (r, acc) in acc.iter().enumerate().take(rows) {
-                        let v = lanes8(acc);
-                        for j in 0..nr {
-                            out[(r0 + r) * *ldc + n0 + j] = rq.apply(v[j], n0 + j) as i8;
-                        }
-                    }
-                }
-                GemmOut::I32 { out, ldc } => {
-                    for (r, acc) in acc.iter().enumerate().take(rows) {
-                        let v = lanes8(acc);
-                        out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr].copy_from_slice(&v[..nr]);
-                    }
-                }
-            }
+            store.store(&acc, rows, r0, p, w.n, &mut out);
         }
     }
     Ok(())

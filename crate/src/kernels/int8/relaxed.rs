@@ -1,0 +1,103 @@
+//! Relaxed-SIMD twin of the int8 GEMM (only in wasm32 builds with
+//! `relaxed-simd`): `qs8_gemm_4x8c4__wasmrelaxed_dot`, 4 rows × 8 channels
+//! per tile, k in quads with `i32x4.relaxed_dot_i8x16_i7x16_add_s` (16
+//! multiply-adds per instruction against 8 for `dot_i16x8` after widening).
+//!
+//! The relaxed dot is exact only while the second operand is 7-bit
+//! (0..=127); beyond that engines may differ: x86 with AVX-VNNI (`vpdpbusd`)
+//! reads it as unsigned, Arm `sdot` as signed, and x86 without VNNI
+//! (`pmaddubsw`) saturates 16-bit pair sums. [`quad_layout`] probes which
+//! one this engine does, once; the packing then feeds activations so that
+//! the engine's reading is exact (`a ^ 0x80` as unsigned bytes, or `a`
+//! as signed bytes, see `gemm.rs`), or keeps the SIMD128 kernel when
+//! neither reading holds. The results equal the scalar reference bit for bit
+//! (`tests/wasm_kernels.rs`).
+
+use core::arch::wasm32::*;
+use std::sync::OnceLock;
+
+use super::gemm::{self, GemmOut, KResult, Layout, PackedW, MR, NR};
+use super::simd128::{self, TileOut};
+
+/// What `relaxed_dot(a, b, 0)` gives for lanes of `a = -128`, `b = 0xFF`
+/// and `a = 127`, `b = 0xFF` tells how the engine reads `b`.
+fn probe() -> Option<Layout> {
+    let b = i8x16_splat(core::hint::black_box(-1));
+    let dot = |a: i8| i32x4_extract_lane::<0>(i32x4_relaxed_dot_i8x16_i7x16_add(i8x16_splat(core::hint::black_box(a)), b, i32x4_splat(0)));
+    match (dot(-128), dot(127)) {
+        (-130_560, 129_540) => Some(Layout::Quads { xor: 0x80 }), // unsigned bytes, no saturation
+        (512, -508) => Some(Layout::Quads { xor: 0 }),            // signed bytes
+        _ => None,
+    }
+}
+
+/// The quad layout this engine computes exactly with, if any (probed once).
+pub fn quad_layout() -> Option<Layout> {
+    static MODE: OnceLock<Option<Layout>> = OnceLock::new();
+    *MODE.get_or_init(probe)
+}
+
+/// The GEMM of `gemm.rs` with the relaxed dot on [`Layout::Quads`] weights;
+/// other layouts go to the SIMD128 kernel.
+pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KResult<()> {
+    gemm::check(m, a, lda, w, &out)?;
+    let xor = match w.layout {
+        Layout::Quads { xor } => xor,
+        Layout::Pairs => return simd128::gemm(m, a, lda, w, out),
+    };
+    if m == 0 || w.n == 0 {
+        return Ok(());
+    }
+    let panels = w.n.div_ceil(NR);
+    let store = TileOut::new(&out);
+    // The tile's rows as the dot reads them (`a ^ xor`), zero-padded to kp
+    // (the padded weights are zero, so any padding value would do).
+    let kp = w.kp;
+    let mut rows_buf = vec![0u8; MR * kp];
+    for r0 in (0..m).step_by(MR) {
+        let rows = MR.min(m - r0);
+        for (i, dst) in rows_buf.chunks_exact_mut(kp).enumerate() {
+            // Rows past the end repeat the last row; their results are dropped.
+            let r = r0 + i.min(rows - 1);
+            for (d, &s) in dst.iter_mut().zip(&a[r * lda..r * lda + w.k]) {
+                *d = s as u8 ^ xor;
+            }
+        }
+        for p in 0..panels {
+            // Safety: `rows_buf` holds MR rows of `kp` bytes; `w` is a
+            // well-formed quad packing (panels of `kp * NR` bytes).
+            let acc = unsafe { tile(rows_buf.as_ptr(), kp, w, p) };
+            store.store(&acc, rows, r0, p, w.n, &mut out);
+        }
+    }
+    Ok(())
+}
+
+/// One 4×8 tile of panel `p` (accumulators with bias): per k quad, two
+/// weight vectors (channels 0-3, 4-7) against each row's quad broadcast.
+#[inline(always)]
+unsafe fn tile(x: *const u8, kp: usize, w: &PackedW, p: usize) -> [[v128; 2]; MR] {
+    let bias0 = v128_load(w.bias.as_ptr().add(p * NR) as *const v128);
+    let bias1 = v128_load(w.bias.as_ptr().add(p * NR + 4) as *const v128);
+    let (mut c00, mut c01, mut c10, mut c11) = (bias0, bias1, bias0, bias1);
+    let (mut c20, mut c21, mut c30, mut c31) = (bias0, bias1, bias0, bias1);
+    let panel = w.data.as_ptr().add(p * kp * NR);
+    let (x0, x1, x2, x3) = (x, x.add(kp), x.add(2 * kp), x.add(3 * kp));
+    for q in (0..kp).step_by(4) {
+        let w0 = v128_load(panel.add(q * NR) as *const v128);
+        let w1 = v128_load(panel.add(q * NR + 16) as *const v128);
+        let a0 = v128_load32_splat(x0.add(q) as *const u32);
+        c00 = i32x4_relaxed_dot_i8x16_i7x16_add(w0, a0, c00);
+        c01 = i32x4_relaxed_dot_i8x16_i7x16_add(w1, a0, c01);
+        let a1 = v128_load32_splat(x1.add(q) as *const u32);
+        c10 = i32x4_relaxed_dot_i8x16_i7x16_add(w0, a1, c10);
+        c11 = i32x4_relaxed_dot_i8x16_i7x16_add(w1, a1, c11);
+        let a2 = v128_load32_splat(x2.add(q) as *const u32);
+        c20 = i32x4_relaxed_dot_i8x16_i7x16_add(w0, a2, c20);
+        c21 = i32x4_relaxed_dot_i8x16_i7x16_add(w1, a2, c21);
+        let a3 = v128_load32_splat(x3.add(q) as *const u32);
+        c30 = i32x4_relaxed_dot_i8x16_i7x16_add(w0, a3, c30);
+        c31 = i32x4_relaxed_dot_i8x16_i7x16_add(w1, a3, c31);
+    }
+    [[c00, c01], [c10, c11], [c20, c21], [c30, c31]]
+}
