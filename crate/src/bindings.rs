@@ -27,6 +27,7 @@ pub struct WasmModel {
     model: Model,
     bytes: Vec<u8>,
     engine: Option<Engine>,
+    fast: bool,
 }
 
 #[wasm_bindgen]
@@ -35,7 +36,7 @@ impl WasmModel {
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<WasmModel, JsValue> {
         let model = crate::load(bytes).map_err(js_err)?;
-        Ok(WasmModel { model, bytes: bytes.to_vec(), engine: None })
+        Ok(WasmModel { model, bytes: bytes.to_vec(), engine: None, fast: false })
     }
 
     /// Everything `inspect` shows, as a plain object.
@@ -93,14 +94,35 @@ impl WasmModel {
         Ok(obj.into())
     }
 
+    /// Integer requantization of later runs: "exact" (default; TFLite's
+    /// reference arithmetic, bit-exact with LiteRT's reference kernels) or
+    /// "fast" (single precision as XNNPACK, LiteRT's default CPU path, does;
+    /// may differ by one step). Returns the number of nodes the mode
+    /// applies to (0 until the first run has planned the model).
+    #[wasm_bindgen(js_name = setRequantization)]
+    pub fn set_requantization(&mut self, mode: &str) -> Result<u32, JsValue> {
+        self.fast = match mode {
+            "exact" => false,
+            "fast" => true,
+            m => return Err(js_err(Error::InvalidArgument(format!("requantization must be \"exact\" or \"fast\", got {m:?}")))),
+        };
+        Ok(self.engine.as_mut().map_or(0, |e| e.set_fast_requant(self.fast)) as u32)
+    }
+
+    fn engine(&mut self) -> Result<&mut Engine, JsValue> {
+        if self.engine.is_none() {
+            let mut e = Engine::new(&self.model).map_err(js_err)?;
+            e.set_fast_requant(self.fast);
+            self.engine = Some(e);
+        }
+        Ok(self.engine.as_mut().expect("engine was just created"))
+    }
+
     /// Run subgraph 0. `inputs`: array of `{data: TypedArray, shape: number[]}`.
     /// A leading batch larger than the model's batch of 1 runs once per item.
     /// Returns `[{name, dtype, shape, data}]`.
     pub fn run(&mut self, inputs: Array) -> Result<Array, JsValue> {
-        if self.engine.is_none() {
-            self.engine = Some(Engine::new(&self.model).map_err(js_err)?);
-        }
-        let engine = self.engine.as_mut().expect("engine was just created");
+        let engine = self.engine()?;
         let mut vals = Vec::new();
         for (i, item) in inputs.iter().enumerate() {
             vals.push(js_to_value(&item).map_err(|m| js_err(Error::BadInput(format!("input {i}: {m}"))))?);
@@ -118,6 +140,37 @@ impl WasmModel {
             arr.push(&obj);
         }
         Ok(arr)
+    }
+
+    /// Run `runs` times (after one untimed run) timing every node; returns
+    /// `[{node, op, output, shape, ms}]` in execution order, `ms` the mean.
+    pub fn profile(&mut self, inputs: Array, runs: u32) -> Result<JsValue, JsValue> {
+        let engine = self.engine()?;
+        let mut vals = Vec::new();
+        for (i, item) in inputs.iter().enumerate() {
+            vals.push(js_to_value(&item).map_err(|m| js_err(Error::BadInput(format!("input {i}: {m}"))))?);
+        }
+        engine.run(vals.clone()).map_err(js_err)?;
+        engine.start_profile();
+        for _ in 0..runs.max(1) {
+            if let Err(e) = engine.run(vals.clone()) {
+                engine.take_profile();
+                return Err(js_err(e));
+            }
+        }
+        to_js(&engine.take_profile())
+    }
+
+    /// Bytes the loaded engine holds: `{constants, prepared, peakActivations}`
+    /// (constant tensors kept for running, kernel-ready state such as packed
+    /// weights, and the high-water mark of activation storage so far), or
+    /// null before the first run.
+    #[wasm_bindgen(js_name = memoryInfo)]
+    pub fn memory_info(&self) -> Result<JsValue, JsValue> {
+        match &self.engine {
+            None => Ok(JsValue::NULL),
+            Some(e) => to_js(&e.memory()),
+        }
     }
 
     /// Input descriptions `[{name, shape, dtype}]` (-1 for dynamic dims).
@@ -211,6 +264,15 @@ pub fn last_panic_message() -> String {
 #[wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// GEMM micro-benchmark: `iters` int8 GEMMs `[m × k] · [k × n]` (weights
+/// packed before timing). Returns `{ms, macs, kernel, checksum}`.
+#[wasm_bindgen(js_name = benchGemmI8)]
+pub fn bench_gemm_i8(m: u32, k: u32, n: u32, iters: u32) -> Result<JsValue, JsValue> {
+    let r = crate::kernels::int8::bench_gemm(m as usize, k as usize, n as usize, iters as usize)
+        .map_err(|m| js_err(Error::InvalidArgument(m)))?;
+    to_js(&r)
 }
 
 /// Which instruction set this wasm build was compiled for.

@@ -8,7 +8,7 @@ pub mod ops;
 mod plan;
 mod value;
 
-pub use plan::{eval_constant_op, unsupported_ops, Engine, IoInfo};
+pub use plan::{eval_constant_op, unsupported_ops, Engine, IoInfo, MemoryInfo, NodeTime};
 pub use value::{Data, Value};
 
 use crate::error::{Error, Result};

@@ -60,6 +60,35 @@ pub struct Engine {
     /// For each tensor, the position in `order` after which it is dead.
     last_use: Vec<Option<usize>>,
     pool: Pool,
+    /// Per-node milliseconds summed over runs, while profiling.
+    node_ms: Option<Vec<f64>>,
+    profiled_runs: usize,
+    /// High-water mark of the bytes of live activations over all runs.
+    peak_live: usize,
+}
+
+/// Bytes an engine holds (see [`Engine::memory`]).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryInfo {
+    /// Constant tensors kept for running.
+    pub constants: usize,
+    /// Kernel-ready state built at plan time (packed weights, tables).
+    pub prepared: usize,
+    /// The largest total of activations alive at once in any run so far
+    /// (graph inputs and outputs included).
+    pub peak_activations: usize,
+}
+
+/// Time spent in one node, averaged over the profiled runs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NodeTime {
+    pub node: usize,
+    pub op: String,
+    /// The first output's name and shape.
+    pub output: String,
+    pub shape: Vec<i64>,
+    pub ms: f64,
 }
 
 impl Engine {
@@ -127,7 +156,7 @@ impl Engine {
         for &t in &sg.outputs {
             last_use[t] = None; // graph outputs live to the end
         }
-        Ok(Engine { model: model.clone(), order, impls, prepared, consts, last_use, pool: Pool::default() })
+        Ok(Engine { model: model.clone(), order, impls, prepared, consts, last_use, pool: Pool::default(), node_ms: None, profiled_runs: 0, peak_live: 0 })
     }
 
     fn sg(&self) -> &Subgraph {
@@ -148,6 +177,52 @@ impl Engine {
             None => tensor.shape.iter().map(|&d| d as i64).collect(),
         };
         IoInfo { name: tensor.name.clone(), shape, dtype: tensor.dtype }
+    }
+
+    /// Requantize convolutions, depthwise convolutions and fully connected
+    /// layers in single precision as XNNPACK (LiteRT's default CPU path)
+    /// does (`true`), or with TFLite's reference fixed-point arithmetic
+    /// (`false`, the default, bit-exact with LiteRT's reference kernels).
+    /// Returns how many nodes use the fast form.
+    pub fn set_fast_requant(&mut self, on: bool) -> usize {
+        self.prepared.iter_mut().flatten().map(|p| p.set_fast(on) as usize).sum()
+    }
+
+    /// Bytes held: constants, prepared state, peak live activations.
+    pub fn memory(&self) -> MemoryInfo {
+        MemoryInfo {
+            constants: self.consts.iter().flatten().map(Value::nbytes).sum(),
+            prepared: self.prepared.iter().flatten().map(|p| p.bytes()).sum(),
+            peak_activations: self.peak_live,
+        }
+    }
+
+    /// Start (or restart) timing every node of later runs.
+    pub fn start_profile(&mut self) {
+        self.node_ms = Some(vec![0.0; self.sg().ops.len()]);
+        self.profiled_runs = 0;
+    }
+
+    /// Stop timing; per-node mean milliseconds of the runs since
+    /// [`Engine::start_profile`], in execution order.
+    pub fn take_profile(&mut self) -> Vec<NodeTime> {
+        let Some(ms) = self.node_ms.take() else { return Vec::new() };
+        let runs = self.profiled_runs.max(1) as f64;
+        let sg = self.sg();
+        self.order
+            .iter()
+            .map(|&oi| {
+                let op = &sg.ops[oi];
+                let out = op.outputs.first().map(|&t| &sg.tensors[t]);
+                NodeTime {
+                    node: oi,
+                    op: op.kind.name(),
+                    output: out.map_or(String::new(), |t| t.name.clone()),
+                    shape: out.map_or(Vec::new(), |t| t.shape.iter().map(|&d| d as i64).collect()),
+                    ms: ms[oi] / runs,
+                }
+            })
+            .collect()
     }
 
     /// Peak bytes of activation storage seen so far.
@@ -204,10 +279,13 @@ impl Engine {
         let model = &self.model;
         let sg = &model.subgraphs[0];
         let mut values: Vec<Option<Value>> = vec![None; sg.tensors.len()];
+        let mut live = 0usize;
         for (&t, mut v) in sg.inputs.iter().zip(inputs) {
             observe(t, &mut v);
+            live += v.nbytes();
             values[t] = Some(v);
         }
+        self.peak_live = self.peak_live.max(live);
         for (pos, &oi) in self.order.iter().enumerate() {
             let op = &sg.ops[oi];
             let outs = {
@@ -226,10 +304,15 @@ impl Engine {
                     }
                 }
                 let mut node = Node { op, sg, index: oi, pool: &mut self.pool };
-                match self.prepared[oi].as_mut() {
+                let t0 = self.node_ms.as_ref().map(|_| crate::clock::now_ms());
+                let outs = match self.prepared[oi].as_mut() {
                     Some(state) => state.run(&mut node, &ins)?,
                     None => (self.impls[oi].run)(&mut node, &ins)?,
+                };
+                if let (Some(t0), Some(ms)) = (t0, self.node_ms.as_mut()) {
+                    ms[oi] += crate::clock::now_ms() - t0;
                 }
+                outs
             };
             if outs.len() < op.outputs.len() {
                 return Err(Error::Exec {
@@ -240,16 +323,24 @@ impl Engine {
             }
             for (&t, mut v) in op.outputs.iter().zip(outs) {
                 observe(t, &mut v);
-                values[t] = Some(v);
+                live += v.nbytes();
+                if let Some(old) = values[t].replace(v) {
+                    live -= old.nbytes();
+                }
             }
+            self.peak_live = self.peak_live.max(live);
             // Free what is dead after this node.
             for t in op.inputs.iter().flatten() {
                 if self.last_use[*t] == Some(pos) && !sg.inputs.contains(t) {
                     if let Some(v) = values[*t].take() {
+                        live -= v.nbytes();
                         self.pool.give(v);
                     }
                 }
             }
+        }
+        if self.node_ms.is_some() {
+            self.profiled_runs += 1;
         }
         sg.outputs
             .iter()

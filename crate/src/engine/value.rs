@@ -29,6 +29,10 @@ impl Data {
             Data::F16(v) => v.len(),
         }
     }
+    /// Bytes of the elements.
+    pub fn nbytes(&self) -> usize {
+        self.len() * self.dtype().size()
+    }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -79,6 +83,10 @@ impl Value {
     }
     pub fn len(&self) -> usize {
         self.data.len()
+    }
+    /// Bytes of the elements.
+    pub fn nbytes(&self) -> usize {
+        self.len() * self.dtype().size()
     }
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()

@@ -22,6 +22,15 @@ pub type CheckFn = fn(&Op, &Subgraph) -> std::result::Result<(), String>;
 /// planner runs it in place of `OpImpl::run`.
 pub trait Prepared: Send {
     fn run(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>>;
+    /// Bytes of plan-time state held (packed weights, tables, scratch).
+    fn bytes(&self) -> usize {
+        0
+    }
+    /// Switch fast (fp32, XNNPACK-style) requantization where the node has
+    /// it; returns whether it is now on.
+    fn set_fast(&mut self, _on: bool) -> bool {
+        false
+    }
 }
 
 /// Builds a node's [`Prepared`] state from its op, its subgraph and the

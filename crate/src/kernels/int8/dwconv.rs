@@ -35,6 +35,11 @@ pub struct PackedDw {
 }
 
 impl PackedDw {
+    /// Bytes held (weights and bias).
+    pub fn bytes(&self) -> usize {
+        self.w.len() * 2 + self.bias.len() * 4
+    }
+
     /// Pack `w[tap][c] = src[tap * c_count + c]` (TFLite's `[1, kh, kw, c]`).
     pub fn pack(taps: usize, c: usize, src: &[i8], bias: Option<&[i32]>, input_offset: i32) -> KResult<PackedDw> {
         let need = taps.checked_mul(c).ok_or("dwconv: weight size overflows")?;

@@ -126,6 +126,11 @@ impl PackedW {
         Ok(PackedW { layout, n, k, kp, data, bias: packed_bias })
     }
 
+    /// Bytes held (weights and bias).
+    pub fn bytes(&self) -> usize {
+        self.data.len() + self.bias.len() * 4
+    }
+
     /// Weight of channel `c` at depth `kk` (zero in the padding).
     #[inline]
     pub fn get(&self, c: usize, kk: usize) -> i8 {

@@ -82,3 +82,47 @@ pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8])
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     return dwconv::dwconv(x, g, w, rq, out);
 }
+
+/// One GEMM micro-benchmark measurement (see [`bench_gemm`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GemmBench {
+    /// Milliseconds for all iterations (packing excluded).
+    pub ms: f64,
+    /// Multiply-accumulates done.
+    pub macs: f64,
+    /// The kernel that ran ([`gemm_kernel`]).
+    pub kernel: &'static str,
+    /// Sum of the outputs (keeps the work observable).
+    pub checksum: i64,
+}
+
+/// Time `iters` int8 GEMMs `[m × k] · [k × n]` with per-channel fixed-point
+/// requantization to int8, as a 1x1 convolution runs them: weights packed
+/// once before the timed loop, deterministic pseudo-random data.
+pub fn bench_gemm(m: usize, k: usize, n: usize, iters: usize) -> KResult<GemmBench> {
+    if m == 0 || k == 0 || n == 0 || m.saturating_mul(k).max(n.saturating_mul(k)) > 1 << 26 {
+        return Err(format!("bench_gemm: shape {m}x{k}x{n} is empty or too large"));
+    }
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let a: Vec<i8> = (0..m * k).map(|_| next() as i8).collect();
+    let w: Vec<i8> = (0..n * k).map(|_| (next() % 255) as i8).collect();
+    let bias: Vec<i32> = (0..n).map(|_| (next() % 20001) as i32 - 10000).collect();
+    let packed = PackedW::pack(n, k, &w, Some(&bias), 3)?;
+    let (mult, shift): (Vec<i32>, Vec<i32>) =
+        (0..n).map(|c| fixedpoint::quantize_multiplier(0.0004 + c as f64 * 1e-6)).unzip();
+    let rq = Requant::fixed(mult, shift, -5, -128, 127);
+    let mut out = vec![0i8; m * n];
+    let t0 = crate::clock::now_ms();
+    for _ in 0..iters {
+        gemm(m, &a, k, &packed, GemmOut::I8 { out: &mut out, ldc: n, rq: &rq })?;
+    }
+    let ms = crate::clock::now_ms() - t0;
+    let checksum = out.iter().map(|&v| v as i64).sum();
+    Ok(GemmBench { ms, macs: (m * k * n) as f64 * iters as f64, kernel: gemm_kernel(), checksum })
+}

@@ -54,6 +54,28 @@ pub struct Requant {
     /// Present when every channel fits the SIMD form (non-negative
     /// multiplier, shifts within range).
     pub lanes: Option<Lanes>,
+    /// Single-precision scales `f32(s_in) * f32(s_w[c]) / f32(s_out)`, padded
+    /// with zeros to [`padded16`] channels, for the fast mode.
+    pub fp32: Option<Vec<f32>>,
+    /// Use the fast mode: `clamp(round_ties_even(f32(acc) * fp32[c]) + zp)`,
+    /// XNNPACK's fp32 requantization (LiteRT's default CPU path), instead
+    /// of TFLite's reference fixed-point arithmetic. Results may differ from
+    /// the reference by one step where the two roundings part.
+    pub fast: bool,
+}
+
+/// `f32(s_in) * f32(s_w[c]) / f32(s_out)` per channel, in single precision
+/// as XNNPACK computes its requantization scales.
+pub fn fp32_scales(s_in: f32, s_w: &[f32], s_out: f32) -> Vec<f32> {
+    s_w.iter().map(|&sw| s_in * sw / s_out).collect()
+}
+
+/// The fast mode on one accumulator: clamp in float to the output range less
+/// the zero point, round half to even, add the zero point.
+#[inline]
+pub fn fp32_apply(acc: i32, scale: f32, zero_point: i32, min: i32, max: i32) -> i32 {
+    let y = (acc as f32 * scale).max((min - zero_point) as f32).min((max - zero_point) as f32);
+    y.round_ties_even() as i32 + zero_point
 }
 
 /// Channels rounded up to the SIMD lane-constant padding.
@@ -65,12 +87,29 @@ impl Requant {
     /// Fixed-point requantization from per-channel `(multiplier, shift)`.
     pub fn fixed(mult: Vec<i32>, shift: Vec<i32>, zero_point: i32, min: i32, max: i32) -> Requant {
         let lanes = Self::lanes_for(&mult, &shift);
-        Requant { scale: Scale::Fixed { mult, shift }, zero_point, min, max, lanes }
+        Requant { scale: Scale::Fixed { mult, shift }, zero_point, min, max, lanes, fp32: None, fast: false }
     }
 
     /// Double-precision requantization (the reference FULLY_CONNECTED).
     pub fn double(scale: Vec<f64>, zero_point: i32, min: i32, max: i32) -> Requant {
-        Requant { scale: Scale::Double(scale), zero_point, min, max, lanes: None }
+        Requant { scale: Scale::Double(scale), zero_point, min, max, lanes: None, fp32: None, fast: false }
+    }
+
+    /// Also carry single-precision scales (one per channel) for the fast mode.
+    pub fn with_fp32(mut self, scales: Vec<f32>) -> Requant {
+        if scales.len() == self.channels() && scales.iter().all(|s| s.is_finite() && *s >= 0.0) {
+            let mut s = scales;
+            s.resize(padded16(s.len()), 0.0);
+            self.fp32 = Some(s);
+        }
+        self
+    }
+
+    /// Switch the fast mode on or off; returns whether it is on (it needs
+    /// [`Requant::with_fp32`] scales).
+    pub fn set_fast(&mut self, on: bool) -> bool {
+        self.fast = on && self.fp32.is_some();
+        self.fast
     }
 
     fn lanes_for(mult: &[i32], shift: &[i32]) -> Option<Lanes> {
@@ -123,6 +162,11 @@ impl Requant {
     /// The output value of channel `c`.
     #[inline]
     pub fn apply(&self, acc: i32, c: usize) -> i32 {
+        if self.fast {
+            if let Some(s) = &self.fp32 {
+                return fp32_apply(acc, s[c], self.zero_point, self.min, self.max);
+            }
+        }
         self.rescale(acc, c).wrapping_add(self.zero_point).clamp(self.min, self.max)
     }
 }

@@ -53,6 +53,37 @@ unsafe fn requant4_lanes(acc: v128, l: &Lanes, c: usize, zp: v128, lo: v128, hi:
     i32x4_min(i32x4_max(r, lo), hi)
 }
 
+/// Constants of the fast (fp32) requantization of one output.
+#[derive(Clone, Copy)]
+pub(super) struct Fp32K {
+    lo: v128,
+    hi: v128,
+    magic: v128,
+    bias: v128,
+}
+
+impl Fp32K {
+    pub(super) fn new(rq: &Requant) -> Fp32K {
+        const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds |y| <= 2^22 half to even
+        Fp32K {
+            lo: f32x4_splat((rq.min - rq.zero_point) as f32),
+            hi: f32x4_splat((rq.max - rq.zero_point) as f32),
+            magic: f32x4_splat(MAGIC),
+            bias: i32x4_splat(MAGIC.to_bits() as i32 - rq.zero_point),
+        }
+    }
+}
+
+/// The fast requantization (`requant::fp32_apply`) of 4 accumulators of
+/// channels `c..c+4` (`s` holds padded scales): convert, scale, clamp in
+/// float, round half to even with the magic-number add, add the zero point.
+#[inline(always)]
+pub(super) unsafe fn fp32_4(acc: v128, s: &[f32], c: usize, k: &Fp32K) -> v128 {
+    let f = f32x4_mul(f32x4_convert_i32x4(acc), v128_load(s.as_ptr().add(c) as *const v128));
+    let f = f32x4_pmin(f32x4_pmax(f, k.lo), k.hi);
+    i32x4_sub(f32x4_add(f, k.magic), k.bias)
+}
+
 /// Requantize `acc[i]` (channel `c0 + i`) for `i < 4` into output values
 /// (zero point added, clamped), as int32 lanes. Exposed for tests.
 pub fn requant4(acc: [i32; 4], rq: &Requant, c0: usize) -> [i32; 4] {
@@ -88,16 +119,20 @@ macro_rules! bcast {
 pub(super) struct TileOut {
     fused: bool,
     left: bool,
+    /// Fast mode: fp32 requantization with these constants.
+    fp32: Option<Fp32K>,
 }
 
 impl TileOut {
     pub(super) fn new(out: &GemmOut) -> TileOut {
         match out {
+            GemmOut::I8 { rq, .. } if rq.fast && rq.fp32.is_some() => TileOut { fused: false, left: false, fp32: Some(Fp32K::new(rq)) },
             GemmOut::I8 { rq, .. } => TileOut {
                 fused: rq.lanes.is_some() && matches!(rq.scale, Scale::Fixed { .. }),
                 left: rq.lanes.as_ref().is_some_and(|l| l.lmul.iter().any(|&v| v != 1)),
+                fp32: None,
             },
-            GemmOut::I32 { .. } => TileOut { fused: false, left: false },
+            GemmOut::I32 { .. } => TileOut { fused: false, left: false, fp32: None },
         }
     }
 
@@ -106,6 +141,16 @@ impl TileOut {
         let n0 = p * NR;
         let nr = NR.min(n - n0);
         match out {
+            GemmOut::I8 { out, ldc, rq } if self.fp32.is_some() => {
+                let (k, s) = (self.fp32.as_ref().unwrap(), rq.fp32.as_deref().unwrap());
+                for (r, acc) in acc.iter().enumerate().take(rows) {
+                    // Safety: `s` holds padded scales for every channel of the panel.
+                    let (q0, q1) = unsafe { (fp32_4(acc[0], s, n0, k), fp32_4(acc[1], s, n0 + 4, k)) };
+                    let q16 = i16x8_narrow_i32x4(q0, q1);
+                    let q8 = i8x16_narrow_i16x8(q16, q16);
+                    store_row(q8, &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr]);
+                }
+            }
             GemmOut::I8 { out, ldc, rq } if self.fused => {
                 let l = rq.lanes.as_ref().unwrap();
                 let (zp, lo, hi) = (i32x4_splat(rq.zero_point), i32x4_splat(rq.min), i32x4_splat(rq.max));
@@ -116,14 +161,7 @@ impl TileOut {
                     };
                     let q16 = i16x8_narrow_i32x4(q0, q1);
                     let q8 = i8x16_narrow_i16x8(q16, q16);
-                    let dst = &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr];
-                    if nr == NR {
-                        unsafe { v128_store64_lane::<0>(q8, dst.as_mut_ptr() as *mut u64) };
-                    } else {
-                        let mut t = [0i8; 16];
-                        unsafe { v128_store(t.as_mut_ptr() as *mut v128, q8) };
-                        dst.copy_from_slice(&t[..nr]);
-                    }
+                    store_row(q8, &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr]);
                 }
             }
             _ => {
@@ -166,6 +204,18 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
         }
     }
     Ok(())
+}
+
+/// Store the low `dst.len()` (at most [`NR`]) bytes of `q8`.
+#[inline(always)]
+fn store_row(q8: v128, dst: &mut [i8]) {
+    if dst.len() == NR {
+        unsafe { v128_store64_lane::<0>(q8, dst.as_mut_ptr() as *mut u64) };
+    } else {
+        let mut t = [0i8; 16];
+        unsafe { v128_store(t.as_mut_ptr() as *mut v128, q8) };
+        dst.copy_from_slice(&t[..dst.len()]);
+    }
 }
 
 fn lanes8(acc: &[v128; 2]) -> [i32; 8] {
@@ -238,15 +288,28 @@ unsafe fn tile(rp: &[*const i8; MR], tails: &[[i8; KB]; MR], full_blocks: usize,
 /// `i32x4.dot_i16x8_s` against the interleaved weights).
 pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8]) -> KResult<()> {
     dwconv::check(x, g, w, rq, out)?;
-    let lanes = match (&rq.lanes, &rq.scale) {
-        (Some(l), Scale::Fixed { .. }) if l.mult.len() >= w.cp => l,
+    // The epilogue: fast fp32, or exact fixed-point on SIMD lanes.
+    enum Epi<'a> {
+        Fast(&'a [f32], Fp32K),
+        Exact(&'a Lanes, bool),
+    }
+    let epi = match (&rq.fp32, &rq.lanes, &rq.scale) {
+        (Some(s), _, _) if rq.fast && s.len() >= w.cp => Epi::Fast(s, Fp32K::new(rq)),
+        (_, Some(l), Scale::Fixed { .. }) if l.mult.len() >= w.cp => Epi::Exact(l, l.lmul.iter().any(|&v| v != 1)),
         _ => return dwconv::dwconv(x, g, w, rq, out),
     };
     if g.oh == 0 || g.ow == 0 || w.c == 0 {
         return Ok(());
     }
-    let left = lanes.lmul.iter().any(|&v| v != 1);
     let (zp, lo, hi) = (i32x4_splat(rq.zero_point), i32x4_splat(rq.min), i32x4_splat(rq.max));
+    // Safety (of the calls): the scales / lanes hold padded entries for
+    // every channel block.
+    let epi = |acc: v128, c: usize| -> v128 {
+        match &epi {
+            Epi::Fast(s, k) => unsafe { fp32_4(acc, s, c, k) },
+            Epi::Exact(l, left) => unsafe { requant4_lanes(acc, l, c, zp, lo, hi, *left) },
+        }
+    };
     let (cp, c) = (w.cp, w.c);
     let pairs = w.taps.div_ceil(2);
     // Input offsets (in elements) of every tap relative to the window origin;
@@ -284,10 +347,7 @@ pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8])
                         a2 = i32x4_add(a2, i32x4_dot_i16x8(l1, v128_load(wp.add(16) as *const v128)));
                         a3 = i32x4_add(a3, i32x4_dot_i16x8(h1, v128_load(wp.add(24) as *const v128)));
                     }
-                    let q0 = requant4_lanes(a0, lanes, cb, zp, lo, hi, left);
-                    let q1 = requant4_lanes(a1, lanes, cb + 4, zp, lo, hi, left);
-                    let q2 = requant4_lanes(a2, lanes, cb + 8, zp, lo, hi, left);
-                    let q3 = requant4_lanes(a3, lanes, cb + 12, zp, lo, hi, left);
+                    let (q0, q1, q2, q3) = (epi(a0, cb), epi(a1, cb + 4), epi(a2, cb + 8), epi(a3, cb + 12));
                     i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3))
                 };
                 if cb + CB <= c {

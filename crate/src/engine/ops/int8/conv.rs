@@ -241,6 +241,12 @@ trait Weighted: Sized + Send + 'static {
     /// `Ok(None)` when a weight input is not a constant.
     fn new(op: &Op, sg: &Subgraph, known: &[Option<&Value>]) -> BResult<Option<Self>>;
     fn exec(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>>;
+    /// Bytes of weights and scratch held.
+    fn bytes(&self) -> usize;
+    /// Switch fast (fp32) requantization; true when it is on.
+    fn set_fast(&mut self, _on: bool) -> bool {
+        false
+    }
 }
 
 impl<T: Weighted> Build for Lazy<T> {
@@ -259,6 +265,12 @@ impl<T: Weighted> Prepared for Lazy<T> {
                 Err(e) => node.err(e),
             },
         }
+    }
+    fn bytes(&self) -> usize {
+        self.0.as_ref().map_or(0, T::bytes)
+    }
+    fn set_fast(&mut self, on: bool) -> bool {
+        self.0.as_mut().is_some_and(|t| t.set_fast(on))
     }
 }
 
@@ -286,6 +298,18 @@ impl Weighted for ConvState {
             Kind::I8 => ConvState::I8(ConvI8::new(op, sg, wv, bias)?),
             Kind::I16 | Kind::Hybrid => ConvState::Wide(ConvWide::new(op, sg, k, wv, bias)?),
         }))
+    }
+    fn bytes(&self) -> usize {
+        match self {
+            ConvState::I8(s) => s.groups.iter().map(|(p, _)| p.bytes()).sum::<usize>() + s.scratch.capacity(),
+            ConvState::Wide(s) => s.w.len(),
+        }
+    }
+    fn set_fast(&mut self, on: bool) -> bool {
+        match self {
+            ConvState::I8(s) => s.groups.iter_mut().fold(false, |any, (_, rq)| rq.set_fast(on) | any),
+            ConvState::Wide(_) => false,
+        }
     }
     fn exec(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
         match self {
@@ -330,14 +354,16 @@ impl ConvI8 {
         let opg = oc / ngroups;
         let w = i8s(wv)?;
         let bias = bias_i32(bias, oc)?;
-        let (mult, shift) = conv_multipliers(qx.scale, &channel_scales(f, oc)?, qy.scale);
+        let ws = channel_scales(f, oc)?;
+        let (mult, shift) = conv_multipliers(qx.scale, &ws, qy.scale);
+        let fp32 = k8::requant::fp32_scales(qx.scale, &ws, qy.scale);
         let (lo, hi) = act_range(op, y, qy)?;
         let k = kh * kw * ic;
         let mut groups = Vec::with_capacity(ngroups);
         for g in 0..ngroups {
             let r = g * opg..(g + 1) * opg;
             let packed = PackedW::pack(opg, k, &w[r.start * k..r.end * k], bias.as_ref().map(|b| &b[r.clone()]), -qx.zp)?;
-            let rq = Requant::fixed(mult[r.clone()].to_vec(), shift[r].to_vec(), qy.zp, lo, hi);
+            let rq = Requant::fixed(mult[r.clone()].to_vec(), shift[r.clone()].to_vec(), qy.zp, lo, hi).with_fp32(fp32[r].to_vec());
             groups.push((packed, rq));
         }
         Ok(ConvI8 { oc, kh, kw, ic, geo: geo(op)?, zp_in: qx.zp, groups, scratch: Vec::new() })
@@ -643,6 +669,18 @@ impl Weighted for DwState {
             _ => DwState::Wide(DwWide::new(op, sg, k, wv, bias)?),
         }))
     }
+    fn bytes(&self) -> usize {
+        match self {
+            DwState::I8(s) => s.packed.bytes() + s.padded.capacity() * 2,
+            DwState::Wide(s) => s.w.len(),
+        }
+    }
+    fn set_fast(&mut self, on: bool) -> bool {
+        match self {
+            DwState::I8(s) => s.rq.set_fast(on),
+            DwState::Wide(_) => false,
+        }
+    }
     fn exec(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
         match self {
             DwState::I8(s) => s.exec(node, inputs),
@@ -679,7 +717,8 @@ impl DwI8 {
         symmetric(f)?;
         let (kh, kw, oc) = dw_filter(wv)?;
         let bias = bias_i32(bias, oc)?;
-        let (mult, shift) = conv_multipliers(qx.scale, &channel_scales(f, oc)?, qy.scale);
+        let ws = channel_scales(f, oc)?;
+        let (mult, shift) = conv_multipliers(qx.scale, &ws, qy.scale);
         let (lo, hi) = act_range(op, y, qy)?;
         let packed = PackedDw::pack(kh * kw, oc, i8s(wv)?, bias.as_deref(), -qx.zp)?;
         Ok(DwI8 {
@@ -689,7 +728,7 @@ impl DwI8 {
             geo: geo(op)?,
             zp_in: qx.zp,
             packed,
-            rq: Requant::fixed(mult, shift, qy.zp, lo, hi),
+            rq: Requant::fixed(mult, shift, qy.zp, lo, hi).with_fp32(k8::requant::fp32_scales(qx.scale, &ws, qy.scale)),
             padded: Vec::new(),
         })
     }
@@ -878,6 +917,21 @@ impl Weighted for FcState {
             Kind::Hybrid => FcState::Hybrid(FcHybrid::new(op, sg, wv, bias, units, depth)?),
         }))
     }
+    fn bytes(&self) -> usize {
+        match self {
+            FcState::I8(s) => s.packed.as_ref().map_or(0, PackedW::bytes) + s.raw.len(),
+            FcState::I16(s) => s.w.len(),
+            FcState::Hybrid(s) => s.packed.bytes() + s.row_sums.len() * 4,
+        }
+    }
+    fn set_fast(&mut self, on: bool) -> bool {
+        match self {
+            // The SIMD epilogue needs the packed form; the unpacked
+            // (asymmetric weights) path stays exact.
+            FcState::I8(s) if s.packed.is_some() => s.rq.set_fast(on),
+            _ => false,
+        }
+    }
     fn exec(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
         match self {
             FcState::I8(s) => s.exec(node, inputs),
@@ -935,7 +989,8 @@ impl FcI8 {
         let w_off = if per_channel { 0 } else { -qp(f)?.zp };
         let bias = bias_i32(bias, units)?;
         let (lo, hi) = act_range(op, y, qy)?;
-        let rq = Requant::double(fc_scales(qx.scale, &channel_scales(f, units)?, qy.scale), qy.zp, lo, hi);
+        let ws = channel_scales(f, units)?;
+        let rq = Requant::double(fc_scales(qx.scale, &ws, qy.scale), qy.zp, lo, hi).with_fp32(k8::requant::fp32_scales(qx.scale, &ws, qy.scale));
         let w = i8s(wv)?;
         let packed = if w_off == 0 { Some(PackedW::pack(units, depth, w, bias.as_deref(), -qx.zp)?) } else { None };
         Ok(FcI8 { units, depth, raw: if w_off == 0 { Vec::new() } else { w.to_vec() }, packed, w_off, in_off: -qx.zp, bias, rq })
@@ -1216,6 +1271,9 @@ impl Weighted for TConvState {
         }))
     }
 
+    fn bytes(&self) -> usize {
+        self.w.len()
+    }
     fn exec(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
         let os = super::int_input(node, inputs, 0, "output_shape")?;
         let xv = req(node, inputs, 2)?;
