@@ -277,3 +277,72 @@ fn corrupted_int8_models_do_not_panic() {
     }
     assert!(runs > 100, "only {runs} corrupted models ran at all");
 }
+
+/// The fast (fp32, XNNPACK-style) requantization: switched on for the conv,
+/// depthwise and FC nodes, close to the exact path (one step per requant
+/// at most, so final outputs within a few steps and the same class), and
+/// switching it off restores the exact results bit for bit.
+#[test]
+fn fast_requantization_stays_close_to_exact() {
+    #[path = "common/mod.rs"]
+    #[allow(dead_code)]
+    mod common;
+    let model = common::model("digits_cnn_int8.tflite");
+    // The fixture has int8 I/O: quantize the float test images with its
+    // input parameters.
+    let sg = &model.subgraphs[0];
+    let q = sg.tensors[sg.inputs[0]].quant.clone().expect("quantized input");
+    let (scale, zp) = (q.scale[0], q.zero_point[0] as f32);
+    let samples: Vec<Vec<Value>> = common::samples("data/digits_x_test.npy", 200)
+        .into_iter()
+        .map(|s| {
+            let x = s[0].as_f32().unwrap().iter().map(|&v| (v / scale + zp).round().clamp(-128.0, 127.0) as i8).collect();
+            vec![Value::new(s[0].shape.clone(), Data::I8(x)).unwrap()]
+        })
+        .collect();
+    let mut exact = Engine::new(&model).unwrap();
+    let mut fast = Engine::new(&model).unwrap();
+    let switched = fast.set_fast_requant(true);
+    let weighted = model.subgraphs[0]
+        .ops
+        .iter()
+        .filter(|o| matches!(o.kind.name().as_str(), "CONV_2D" | "DEPTHWISE_CONV_2D" | "FULLY_CONNECTED"))
+        .count();
+    assert!(switched > 0 && switched == weighted, "fast mode on {switched} of {weighted} weighted nodes");
+    let (mut same_class, mut differing, mut max_rel, mut total, mut sum_abs) = (0, 0usize, 0f32, 0usize, 0f64);
+    for s in &samples {
+        let e = exact.run(s.clone()).unwrap().remove(0);
+        let f = fast.run(s.clone()).unwrap().remove(0);
+        let (e, f) = (as_f32(&e), as_f32(&f));
+        let argmax = |v: &[f32]| v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        same_class += (argmax(&e) == argmax(&f)) as usize;
+        let range = e.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+        for (a, b) in e.iter().zip(&f) {
+            differing += (a != b) as usize;
+            total += 1;
+            sum_abs += (a - b).abs() as f64;
+            max_rel = max_rel.max((a - b).abs() / range);
+        }
+    }
+    assert!(same_class * 100 >= samples.len() * 99, "same class on {same_class} of {}", samples.len());
+    // The output is a softmax, which magnifies a step in the logits: allow
+    // a tenth of the range at worst, and a small mean difference.
+    let mean_abs = sum_abs / total as f64;
+    eprintln!("fast vs exact: {differing} of {total} output values differ, max {max_rel:.4} of range, mean |diff| {mean_abs:.4}, same class {same_class}/{}", samples.len());
+    assert!(max_rel <= 0.1, "largest difference {max_rel} of the output range");
+    assert!(mean_abs <= 0.5, "mean difference {mean_abs}");
+    // Back to exact: bit-identical again.
+    assert_eq!(fast.set_fast_requant(false), 0);
+    for s in samples.iter().take(20) {
+        assert_eq!(fast.run(s.clone()).unwrap(), exact.run(s.clone()).unwrap());
+    }
+}
+
+fn as_f32(v: &Value) -> Vec<f32> {
+    match &v.data {
+        Data::F32(x) => x.clone(),
+        Data::I8(x) => x.iter().map(|&q| q as f32).collect(),
+        Data::U8(x) => x.iter().map(|&q| q as f32).collect(),
+        d => panic!("unexpected output type {}", d.dtype()),
+    }
+}

@@ -56,6 +56,42 @@ fn requant(rng: &mut Rng, n: usize, wide_shifts: bool) -> Requant {
     rq
 }
 
+/// `rq` switched to the fast mode, with the single-precision form of its
+/// own per-channel scales (`mult * 2^(shift - 31)`).
+fn fast(rq: &Requant) -> Requant {
+    let k8::requant::Scale::Fixed { mult, shift } = &rq.scale else { panic!("fixed-point requantization expected") };
+    let scales = mult.iter().zip(shift).map(|(&m, &s)| (m as f64 * 2f64.powi(s - 31)) as f32).collect();
+    let mut f = rq.clone().with_fp32(scales);
+    assert!(f.set_fast(true));
+    f
+}
+
+#[wasm_bindgen_test]
+fn fp32_requant4_matches_scalar_on_ties_and_clamps() {
+    let mut rng = Rng(99);
+    // Scale 0.5 puts odd accumulators on exact ties (round half to even);
+    // big accumulators clamp; 2^24 + 1 is not exact in f32.
+    let ties = [1, 3, 5, -1, -3, -5, 0, 2, 255, 257, -255, -257, (1 << 24) + 1, -(1 << 24) - 1, i32::MAX, i32::MIN];
+    for round in 0..300 {
+        let n = 8;
+        let rq = requant(&mut rng, n, true);
+        let mut f = fast(&rq);
+        if round % 3 == 0 {
+            f.fp32 = Some([0.5f32; 16].to_vec());
+        }
+        for i in 0..32 {
+            let acc: [i32; 4] = std::array::from_fn(|j| if i < 4 { ties[(i * 4 + j) % ties.len()] } else { rng.next() as i32 >> rng.range(4, 28) });
+            let want: [i32; 4] = std::array::from_fn(|j| f.apply(acc[j], 4 + j));
+            assert_eq!(simd128::fp32_requant4(acc, &f, 4), want, "acc {acc:?} rq {f:?}");
+            for j in 0..4 {
+                let s = f.fp32.as_ref().unwrap()[4 + j];
+                let y = (acc[j] as f32 * s).round_ties_even() as i64 + f.zero_point as i64;
+                assert_eq!(want[j] as i64, y.clamp(f.min as i64, f.max as i64), "scalar fp32 acc {} scale {s}", acc[j]);
+            }
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 fn dispatch_names_the_build() {
     let want = if cfg!(target_feature = "relaxed-simd") { "relaxed-simd" } else { "simd128" };
@@ -155,6 +191,12 @@ fn gemm_matches_scalar_on_tails_and_tiles() {
                     gemm::gemm(m, &a, lda, &w, GemmOut::I8 { out: &mut s8, ldc, rq: &rq }).unwrap();
                     simd(m, &a, lda, &w, GemmOut::I8 { out: &mut v8, ldc, rq: &rq }).unwrap();
                     assert_eq!(s8, v8, "{name} int8 m {m} n {n} k {k} lda {lda} ldc {ldc}");
+                    // The fast (fp32) epilogue on the same tiles.
+                    let rqf = fast(&rq);
+                    let (mut sf, mut vf) = (vec![99i8; len], vec![99i8; len]);
+                    gemm::gemm(m, &a, lda, &w, GemmOut::I8 { out: &mut sf, ldc, rq: &rqf }).unwrap();
+                    simd(m, &a, lda, &w, GemmOut::I8 { out: &mut vf, ldc, rq: &rqf }).unwrap();
+                    assert_eq!(sf, vf, "{name} fast int8 m {m} n {n} k {k} lda {lda} ldc {ldc}");
                     let (mut s32, mut v32) = (vec![7i32; len], vec![7i32; len]);
                     gemm::gemm(m, &a, lda, &w, GemmOut::I32 { out: &mut s32, ldc }).unwrap();
                     simd(m, &a, lda, &w, GemmOut::I32 { out: &mut v32, ldc }).unwrap();
@@ -233,6 +275,10 @@ fn dwconv_matches_scalar_on_tails_and_windows() {
                 dwconv::dwconv(&x, &g, &w, &rq, &mut sv).unwrap();
                 simd128::dwconv(&x, &g, &w, &rq, &mut vv).unwrap();
                 assert_eq!(sv, vv, "c {c} k {kh}x{kw} geom {g:?}");
+                let rqf = fast(&rq);
+                dwconv::dwconv(&x, &g, &w, &rqf, &mut sv).unwrap();
+                simd128::dwconv(&x, &g, &w, &rqf, &mut vv).unwrap();
+                assert_eq!(sv, vv, "fast c {c} k {kh}x{kw} geom {g:?}");
                 cases += 1;
             }
         }

@@ -84,6 +84,19 @@ pub(super) unsafe fn fp32_4(acc: v128, s: &[f32], c: usize, k: &Fp32K) -> v128 {
     i32x4_sub(f32x4_add(f, k.magic), k.bias)
 }
 
+/// The fast requantization of `acc[i]` (channel `c0 + i`, `i < 4`) with
+/// `rq`'s single-precision scales, as int32 lanes. Exposed for tests;
+/// without scales it falls back to [`Requant::apply`].
+pub fn fp32_requant4(acc: [i32; 4], rq: &Requant, c0: usize) -> [i32; 4] {
+    match &rq.fp32 {
+        Some(s) if c0 + 4 <= s.len() => {
+            let v = unsafe { fp32_4(v128_load(acc.as_ptr() as *const v128), s, c0, &Fp32K::new(rq)) };
+            [i32x4_extract_lane::<0>(v), i32x4_extract_lane::<1>(v), i32x4_extract_lane::<2>(v), i32x4_extract_lane::<3>(v)]
+        }
+        _ => core::array::from_fn(|i| rq.apply(acc[i], c0 + i)),
+    }
+}
+
 /// Requantize `acc[i]` (channel `c0 + i`) for `i < 4` into output values
 /// (zero point added, clamped), as int32 lanes. Exposed for tests.
 pub fn requant4(acc: [i32; 4], rq: &Requant, c0: usize) -> [i32; 4] {
