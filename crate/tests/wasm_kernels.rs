@@ -396,3 +396,36 @@ fn digits_int8_matches_litert_in_the_browser() {
     let y = e.run(vec![x]).unwrap();
     assert_eq!(y[0].data, want.data);
 }
+
+#[wasm_bindgen_test]
+fn quantize_matches_scalar_on_ties_and_specials() {
+    use modelpress::kernels::int8::{quantize, QuantizeParams};
+    let mut rng = Rng(5);
+    for round in 0..200 {
+        let scale = if round % 4 == 0 { 0.5 } else { (rng.range(1, 1 << 20) as f32) * 1e-7 };
+        let zp = rng.range(-128, 127) as i32;
+        let p = QuantizeParams { scale, zero_point: zp, min: -128, max: 127 };
+        let n = rng.range(0, 70) as usize;
+        let x: Vec<f32> = (0..n)
+            .map(|i| match (i + round) % 9 {
+                // exact ties k + 0.5 (both signs), just beside them, specials
+                0 => (rng.range(-300, 300) as f32 + 0.5) * scale,
+                1 => -(rng.range(0, 300) as f32 + 0.5) * scale,
+                2 => f32::from_bits(((rng.range(0, 300) as f32 + 0.5) * scale).to_bits() - 1),
+                3 => [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, f32::MAX, f32::MIN, 1e-40, 3e9][rng.range(0, 7) as usize],
+                _ => (rng.range(-1 << 20, 1 << 20) as f32) * scale / 2048.0,
+            })
+            .collect();
+        let (mut s, mut v) = (vec![0i8; n], vec![0i8; n]);
+        quantize::quantize(&p, &x, &mut s).unwrap();
+        simd128::quantize(&p, &x, &mut v).unwrap();
+        assert_eq!(s, v, "scale {scale} zp {zp} x {x:?}");
+        for (i, &a) in x.iter().enumerate() {
+            // The definition, spelled out: round half away from zero.
+            let y = a / scale;
+            let r = if y.is_nan() { 0 } else if (y.abs() - y.abs().floor()) >= 0.5 { (y.signum() * (y.abs().floor() + 1.0)) as i32 } else { (y.signum() * y.abs().floor()) as i32 };
+            assert_eq!(s[i] as i32, r.saturating_add(zp).clamp(-128, 127), "x {a} scale {scale}");
+        }
+    }
+    assert!(simd128::quantize(&QuantizeParams { scale: 1.0, zero_point: 0, min: -128, max: 127 }, &[1.0; 3], &mut [0; 2]).is_err());
+}

@@ -14,6 +14,7 @@ use super::{OpImpl, RunFn};
 use crate::engine::value::numel;
 use crate::engine::{req, Data, Inputs, Node, Value};
 use crate::error::Result;
+use crate::kernels::int8::{self as k8, QuantizeParams};
 use crate::ir::{BuiltinOp, DType, DimMetadata, Op, QuantParams, SparseIndex, Sparsity, Subgraph};
 
 pub fn register(op: BuiltinOp) -> Option<OpImpl> {
@@ -156,6 +157,16 @@ fn quantize(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
         d => return node.err(format!("QUANTIZE to {d:?} is not supported")),
     };
     let ch = channels(node, qp, &v.shape)?;
+    let zp0 = zero_point(qp, 0);
+    if let (None, Some(DType::I8), -128..=127) = (&ch, dtype, zp0) {
+        // Per-tensor int8: the kernel (SIMD in wasm).
+        let p = QuantizeParams { scale: qp.scale[0], zero_point: zp0 as i32, min: -128, max: 127 };
+        let mut out = vec![0i8; x.len()];
+        if let Err(e) = k8::quantize(&p, x, &mut out) {
+            return node.err(e);
+        }
+        return Ok(vec![value(node, v.shape.clone(), Data::I8(out))?]);
+    }
     let q: Vec<i64> = match ch {
         None => {
             let (scale, zp) = (qp.scale[0], zero_point(qp, 0));

@@ -18,6 +18,7 @@ pub mod add;
 pub mod dwconv;
 pub mod fixedpoint;
 pub mod gemm;
+pub mod quantize;
 pub mod requant;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
 pub mod relaxed;
@@ -27,6 +28,7 @@ pub mod simd128;
 pub use add::AddParams;
 pub use dwconv::{DwGeom, PackedDw};
 pub use gemm::{GemmOut, KResult, Layout, PackedW};
+pub use quantize::QuantizeParams;
 pub use requant::Requant;
 
 /// Name of the kernel set this build dispatches to.
@@ -73,6 +75,14 @@ pub fn add(p: &AddParams, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
     return simd128::add(p, a, b, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     return add::add(p, a, b, out);
+}
+
+/// Float32 to int8 with one scale and zero point (see `quantize.rs`).
+pub fn quantize(p: &QuantizeParams, x: &[f32], out: &mut [i8]) -> KResult<()> {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd128::quantize(p, x, out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    return quantize::quantize(p, x, out);
 }
 
 /// Depthwise convolution of one padded image (see `dwconv.rs`).

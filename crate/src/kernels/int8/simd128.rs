@@ -18,6 +18,7 @@
 use core::arch::wasm32::*;
 
 use super::add::AddParams;
+use super::quantize::QuantizeParams;
 use super::dwconv::{self, DwGeom, PackedDw, CB};
 use super::gemm::{self, GemmOut, KResult, Layout, PackedW, KB, MR, NR};
 use super::requant::{Lanes, Requant, Scale};
@@ -439,6 +440,49 @@ pub fn add(p: &AddParams, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
     }
     for i in full..n {
         out[i] = p.one(a[i] as i32, b[i] as i32) as i8;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- QUANTIZE
+
+/// The QUANTIZE of `quantize.rs`, SIMD128 (16 values a step): divide, round
+/// half away from zero as `trunc(y) + (|y - trunc(y)| >= 0.5 ? sign(y) : 0)`
+/// (exact: the difference of a float and its truncation is exact), clamp in
+/// float, NaN to 0, then the magic-number conversion.
+pub fn quantize(p: &QuantizeParams, x: &[f32], out: &mut [i8]) -> KResult<()> {
+    if x.len() != out.len() {
+        return Err(format!("quantize: {} inputs for {} outputs", x.len(), out.len()));
+    }
+    const MAGIC: f32 = 12_582_912.0;
+    let scale = f32x4_splat(p.scale);
+    let (lo, hi) = (f32x4_splat((p.min - p.zero_point) as f32), f32x4_splat((p.max - p.zero_point) as f32));
+    let (half, one, sign) = (f32x4_splat(0.5), f32x4_splat(1.0), i32x4_splat(i32::MIN));
+    let (magic, bias) = (f32x4_splat(MAGIC), i32x4_splat(MAGIC.to_bits() as i32 - p.zero_point));
+    let four = |v: v128| -> v128 {
+        let y = f32x4_div(v, scale);
+        let t = f32x4_trunc(y);
+        let away = f32x4_ge(f32x4_abs(f32x4_sub(y, t)), half);
+        let r = f32x4_add(t, v128_and(away, v128_or(v128_and(y, sign), one)));
+        let r = v128_and(f32x4_pmin(f32x4_pmax(r, lo), hi), f32x4_eq(y, y));
+        i32x4_sub(f32x4_add(r, magic), bias)
+    };
+    let n = x.len();
+    let full = n / 16 * 16;
+    for i in (0..full).step_by(16) {
+        // Safety: i + 16 <= n for both slices.
+        unsafe {
+            let px = x.as_ptr().add(i);
+            let q0 = four(v128_load(px as *const v128));
+            let q1 = four(v128_load(px.add(4) as *const v128));
+            let q2 = four(v128_load(px.add(8) as *const v128));
+            let q3 = four(v128_load(px.add(12) as *const v128));
+            let q = i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3));
+            v128_store(out.as_mut_ptr().add(i) as *mut v128, q);
+        }
+    }
+    for i in full..n {
+        out[i] = p.one(x[i]);
     }
     Ok(())
 }
