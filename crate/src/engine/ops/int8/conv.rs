@@ -671,7 +671,7 @@ impl Weighted for DwState {
     }
     fn bytes(&self) -> usize {
         match self {
-            DwState::I8(s) => s.packed.bytes() + s.padded.capacity() * 2,
+            DwState::I8(s) => s.packed.bytes(),
             DwState::Wide(s) => s.w.len(),
         }
     }
@@ -705,7 +705,6 @@ pub(crate) struct DwI8 {
     zp_in: i32,
     packed: PackedDw,
     rq: Requant,
-    padded: Vec<i16>,
 }
 
 impl DwI8 {
@@ -729,7 +728,6 @@ impl DwI8 {
             zp_in: qx.zp,
             packed,
             rq: Requant::fixed(mult, shift, qy.zp, lo, hi).with_fp32(k8::requant::fp32_scales(qx.scale, &ws, qy.scale)),
-            padded: Vec::new(),
         })
     }
 
@@ -752,14 +750,22 @@ impl DwI8 {
         let wp = (win.pad_l + w).max((win.ow - 1) * g.sw + (self.kw - 1) * g.dw + 1);
         let geom = DwGeom { hp, wp, oh: win.oh, ow: win.ow, kh: self.kh, kw: self.kw, sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw };
         let per_out = win.oh * win.ow * self.oc;
-        for b in 0..n {
-            let img = &x[b * h * w * c..(b + 1) * h * w * c];
-            kr(
-                node,
-                k8::dwconv::pad_input(img, h, w, c, mult, (win.pad_t, win.pad_l), (hp, wp, self.packed.cp), self.zp_in as i8, &mut self.padded),
-            )?;
-            kr(node, k8::dwconv(&self.padded, &geom, &self.packed, &self.rq, &mut out[b * per_out..(b + 1) * per_out]))?;
+        // The padded int16 image lives in one scratch buffer shared by all
+        // depthwise nodes of the thread (they never run at the same time),
+        // so it costs the largest image, not the sum.
+        thread_local! {
+            static PADDED: std::cell::RefCell<Vec<i16>> = const { std::cell::RefCell::new(Vec::new()) };
         }
+        let res = PADDED.with(|padded| -> std::result::Result<(), String> {
+            let mut padded = padded.borrow_mut();
+            for b in 0..n {
+                let img = &x[b * h * w * c..(b + 1) * h * w * c];
+                k8::dwconv::pad_input(img, h, w, c, mult, (win.pad_t, win.pad_l), (hp, wp, self.packed.cp), self.zp_in as i8, &mut padded)?;
+                k8::dwconv(&padded, &geom, &self.packed, &self.rq, &mut out[b * per_out..(b + 1) * per_out])?;
+            }
+            Ok(())
+        });
+        kr(node, res)?;
         Ok(vec![qout(node, shape, out)?])
     }
 }
