@@ -285,7 +285,6 @@ fn corrupted_int8_models_do_not_panic() {
 #[test]
 fn fast_requantization_stays_close_to_exact() {
     #[path = "common/mod.rs"]
-    #[allow(dead_code)]
     mod common;
     let model = common::model("digits_cnn_int8.tflite");
     // The fixture has int8 I/O: quantize the float test images with its
