@@ -5,7 +5,7 @@
 // entries (js/runtime-web.mjs, js/runtime-node.mjs) supply the wasm build.
 
 import { ErrorCode, ModelpressError, throwIfAborted } from './errors.mjs';
-import { prepareInputs, toUint8 } from './model.mjs';
+import { checkRequantization, prepareInputs, toUint8 } from './model.mjs';
 import { recipeErrorFromCore, validateRecipe } from './recipe.mjs';
 
 const isTyped = (x) => ArrayBuffer.isView(x) && !(x instanceof DataView);
@@ -284,40 +284,62 @@ export class Model {
     return out;
   }
 
+  /** The integer requantization mode of runs without their own: 'exact' (default) or 'fast'. */
+  get requantization() {
+    return this.#core.requantization;
+  }
+
+  /**
+   * Integer arithmetic of later runs of int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED:
+   * 'exact' (default; TFLite's reference fixed-point requantization, bit-exact with
+   * LiteRT's reference kernels) or 'fast' (single-precision requantization, as XNNPACK,
+   * LiteRT's default CPU path, does; outputs may differ by one quantization step).
+   * Throws INVALID_ARGUMENT for another value.
+   * @param {'exact'|'fast'} mode
+   * @returns {number} nodes the mode applies to (0 before the first run has planned the model)
+   */
+  setRequantization(mode) {
+    return this.#live().setRequantization(mode);
+  }
+
   /** run() without the promise. */
-  runSync(inputs) {
-    return this.#live().run(inputs);
+  runSync(inputs, options = undefined) {
+    return this.#live().run(inputs, { requantization: options?.requantization });
   }
 
   /**
    * Run the model (subgraph 0) on one set of inputs, in model input order.
    * @param {{data: ArrayBufferView, shape: number[], dtype?: string}[]} inputs
-   * @param {{signal?: AbortSignal}} [options]
+   * @param {{signal?: AbortSignal, requantization?: 'exact'|'fast'}} [options]
+   *   requantization: this run's integer arithmetic (default: the model's, see setRequantization)
    * @returns {Promise<{name: string, dtype: string, shape: number[], data: ArrayBufferView}[]>}
    */
   async run(inputs, options = {}) {
     throwIfAborted(options?.signal, 'run');
-    return this.#live().run(inputs);
+    return this.#live().run(inputs, { requantization: options?.requantization });
   }
 
   /**
    * Time run(): `warmup` untimed runs, then `runs` timed ones (performance.now around each run).
-   * @param {{runs?: number, warmup?: number, inputs?: object[], signal?: AbortSignal}} [options]
-   * @returns {Promise<{median: number, p90: number, mean: number, min: number, max: number, runs: number, warmup: number, build: string, times: number[]}>}
+   * @param {{runs?: number, warmup?: number, inputs?: object[], requantization?: 'exact'|'fast', signal?: AbortSignal}} [options]
+   * @returns {Promise<{median: number, p90: number, mean: number, min: number, max: number, runs: number, warmup: number, build: string, requantization: string, times: number[]}>}
    */
   async benchmark(options = {}) {
     const { runs = 50, warmup = 5, inputs, signal } = options ?? {};
+    const requantization = options?.requantization ?? undefined;
     checkCount('runs', runs, 1);
     checkCount('warmup', warmup, 0);
+    if (requantization !== undefined) checkRequantization(requantization);
     throwIfAborted(signal, 'benchmark');
     const core = this.#live();
     const infos = core.inputInfo();
     const feed = prepareInputs(infos, inputs ?? syntheticInputs(infos));
+    const opts = { requantization };
     const times = [];
     let lastYield = now();
     for (let i = 0; i < warmup + runs; i++) {
       const t0 = now();
-      this.#live().run(feed);
+      this.#live().run(feed, opts);
       const t1 = now();
       if (i >= warmup) times.push(t1 - t0);
       if (t1 - lastYield > 50) {
@@ -326,7 +348,32 @@ export class Model {
         lastYield = now();
       }
     }
-    return { ...latencyStats(times), runs, warmup, build: this.#build.build, times };
+    return { ...latencyStats(times), runs, warmup, build: this.#build.build, requantization: requantization ?? core.requantization, times };
+  }
+
+  /**
+   * Time every node: one untimed run, then `runs` timed ones (batch 1).
+   * @param {object[]} [inputs] default: the synthetic inputs of benchmark()
+   * @param {number} [runs] default 10
+   * @param {{requantization?: 'exact'|'fast', signal?: AbortSignal}} [options]
+   * @returns {Promise<{node: number, op: string, output: string, shape: number[], ms: number}[]>}
+   *   in execution order; ms = mean milliseconds per run
+   */
+  async profile(inputs = undefined, runs = 10, options = {}) {
+    throwIfAborted(options?.signal, 'profile');
+    const core = this.#live();
+    const feed = inputs ?? syntheticInputs(core.inputInfo());
+    return core.profile(feed, runs, { requantization: options?.requantization });
+  }
+
+  /**
+   * Bytes the engine holds for this model: {constants, prepared, peakActivations}
+   * (constant tensors kept for running; kernel-ready state such as packed weights;
+   * the high-water mark of activation storage so far), or null before the first run.
+   * @returns {{constants: number, prepared: number, peakActivations: number} | null}
+   */
+  memoryInfo() {
+    return this.#live().memoryInfo();
   }
 
   /** Free the wasm memory held by this model. Safe to call twice. */

@@ -53,7 +53,7 @@ options:
   --json       print the summary object as JSON instead of tables
   -h, --help   show this help
 `,
-  run: `usage: modelpress run MODEL --input X.npy [--input X2.npy ...] --output-dir DIR
+  run: `usage: modelpress run MODEL --input X.npy [--input X2.npy ...] --output-dir DIR [--requant exact|fast]
 
 Run a model on NumPy .npy inputs (one --input per model input, in model input
 order) and write DIR/output_<i>.npy for every output (DIR is created).
@@ -64,6 +64,11 @@ runs the model once per item and stacks the outputs.
 options:
   -i, --input FILE        a .npy input (repeat for several inputs)
   -d, --output-dir DIR    where to write output_<i>.npy
+      --requant MODE      integer arithmetic of int8 conv / depthwise / fully
+                          connected layers: exact (default; TFLite's reference
+                          kernels, bit for bit) or fast (single-precision
+                          requantization as XNNPACK does; may differ by one
+                          quantization step)
   -h, --help              show this help
 `,
   optimize: `usage: modelpress optimize MODEL -o OUT [--recipe R.json] [--quantize MODE [--io TYPE] [--calib X.npy|X.npz]] [--report R.json]
@@ -113,6 +118,7 @@ const OPTIONS = {
   run: {
     input: { type: 'string', short: 'i', multiple: true },
     'output-dir': { type: 'string', short: 'd' },
+    requant: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   optimize: {
@@ -314,6 +320,8 @@ async function cmdRun(args, io) {
   if (inputs.length === 0) throw new UsageError('missing --input (one .npy per model input)', 'run');
   const outDir = values['output-dir'];
   if (!outDir) throw new UsageError('missing --output-dir', 'run');
+  const requant = values.requant ?? 'exact';
+  if (!['exact', 'fast'].includes(requant)) throw new UsageError(`--requant must be exact or fast, got '${requant}'`, 'run');
 
   const model = await loadModelFile(file);
   try {
@@ -341,7 +349,7 @@ async function cmdRun(args, io) {
     });
     let outputs;
     try {
-      outputs = model.run(arrays);
+      outputs = model.run(arrays, { requantization: requant });
     } catch (e) {
       if (e instanceof ModelpressError && e.code !== 'INTERNAL') throw new InputError(`${file}: ${e.message}`);
       throw e;

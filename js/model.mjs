@@ -83,6 +83,21 @@ export function prepareInputs(infos, inputs) {
   });
 }
 
+/** The integer requantization modes of run() (WasmModel.setRequantization). */
+export const REQUANTIZATION_MODES = Object.freeze(['exact', 'fast']);
+
+/** Check a requantization mode; throws INVALID_ARGUMENT naming the bad value. */
+export function checkRequantization(mode) {
+  if (typeof mode === 'string' && REQUANTIZATION_MODES.includes(mode)) return mode;
+  let got;
+  try {
+    got = typeof mode === 'string' ? JSON.stringify(mode) : mode === undefined ? 'undefined' : typeof mode === 'bigint' ? `${mode}n` : JSON.stringify(mode) ?? String(mode);
+  } catch {
+    got = String(mode);
+  }
+  throw new ModelpressError(ErrorCode.INVALID_ARGUMENT, `requantization must be "exact" or "fast", got ${got}`);
+}
+
 function recipeJson(recipe) {
   if (typeof recipe === 'string') return recipe;
   if (recipe && typeof recipe === 'object' && !Array.isArray(recipe)) return JSON.stringify(recipe);
@@ -92,6 +107,10 @@ function recipeJson(recipe) {
 export class CoreModel {
   #h;
   #broken = false;
+  /** The model-level requantization mode (setRequantization). */
+  #requant = 'exact';
+  /** The mode the wasm handle is set to ('exact' is the core's default). */
+  #handleRequant = 'exact';
 
   /** @param {object} handle a wasm-bindgen `WasmModel` */
   constructor(handle) {
@@ -165,14 +184,89 @@ export class CoreModel {
     });
   }
 
+  /** The integer requantization mode of later runs: 'exact' (default) or 'fast'. */
+  get requantization() {
+    return this.#requant;
+  }
+
+  /**
+   * Integer requantization of later runs of int8 CONV_2D / DEPTHWISE_CONV_2D /
+   * FULLY_CONNECTED nodes: 'exact' (default; TFLite's reference fixed-point
+   * arithmetic, bit-exact with LiteRT's reference kernels) or 'fast' (single
+   * precision, as XNNPACK does; outputs may differ by one quantization step).
+   * Throws INVALID_ARGUMENT for another value.
+   * @param {'exact'|'fast'} mode
+   * @returns {number} nodes the mode applies to (0 before the first run has planned the model)
+   */
+  setRequantization(mode) {
+    const n = this.#setHandle(checkRequantization(mode));
+    this.#requant = mode;
+    return n;
+  }
+
+  #setHandle(mode) {
+    return this.#call((h) => {
+      if (typeof h.setRequantization !== 'function') {
+        if (mode === 'exact') return 0;
+        throw new ModelpressError(ErrorCode.UNSUPPORTED, 'this wasm build has no fast requantization; rebuild with `npm run build`');
+      }
+      const n = h.setRequantization(mode);
+      this.#handleRequant = mode;
+      return n;
+    });
+  }
+
+  /** Set the handle to `mode` (a run's own option) or else to the model-level mode, if it differs. */
+  #useRequantization(mode) {
+    const want = mode ?? this.#requant;
+    if (want !== this.#handleRequant) this.#setHandle(want);
+  }
+
   /**
    * Run the model (subgraph 0).
    * @param {{data: ArrayBufferView, shape: number[], dtype?: string}[]} inputs in model input order
+   * @param {{requantization?: 'exact'|'fast'}} [options] the requantization of this run
+   *   (default: the model's, see setRequantization; later runs go back to the model's)
    * @returns {{name: string, dtype: string, shape: number[], data: ArrayBufferView}[]}
    */
-  run(inputs) {
+  run(inputs, options = undefined) {
+    const mode = options?.requantization ?? undefined;
+    if (mode !== undefined) checkRequantization(mode);
     const prepared = prepareInputs(this.inputInfo(), inputs);
+    this.#useRequantization(mode);
     return this.#call((h) => h.run(prepared));
+  }
+
+  /**
+   * Time every node: one untimed run, then `runs` timed ones (batch 1).
+   * @param {{data: ArrayBufferView, shape: number[], dtype?: string}[]} inputs
+   * @param {number} [runs]
+   * @param {{requantization?: 'exact'|'fast'}} [options]
+   * @returns {{node: number, op: string, output: string, shape: number[], ms: number}[]} in execution order, ms the mean
+   */
+  profile(inputs, runs = 10, options = undefined) {
+    if (!Number.isSafeInteger(runs) || runs < 1) {
+      throw new ModelpressError(ErrorCode.INVALID_ARGUMENT, `profile: runs must be an integer >= 1, got ${runs}`);
+    }
+    const mode = options?.requantization ?? undefined;
+    if (mode !== undefined) checkRequantization(mode);
+    const prepared = prepareInputs(this.inputInfo(), inputs);
+    this.#useRequantization(mode);
+    return this.#call((h) => {
+      if (typeof h.profile !== 'function') {
+        throw new ModelpressError(ErrorCode.UNSUPPORTED, 'this wasm build has no profile; rebuild with `npm run build`');
+      }
+      return h.profile(prepared, runs);
+    });
+  }
+
+  /**
+   * Bytes the engine holds: `{constants, prepared, peakActivations}` (constant tensors
+   * kept for running, kernel-ready state such as packed weights, and the high-water
+   * mark of activation storage so far), or null before the first run.
+   */
+  memoryInfo() {
+    return this.#call((h) => (typeof h.memoryInfo === 'function' ? h.memoryInfo() ?? null : null));
   }
 
   get disposed() {

@@ -8,6 +8,7 @@
 
 import { AbortError, ErrorCode, ModelpressError, WorkerError, reviveError } from './errors.mjs';
 import { normalizeCalibration, readModelBytes } from './api.mjs';
+import { checkRequantization } from './model.mjs';
 import { validateRecipe } from './recipe.mjs';
 
 const disposedError = () => new ModelpressError(ErrorCode.DISPOSED, 'this model was disposed');
@@ -33,6 +34,7 @@ export class WorkerModel {
   #nextId = 1;
   #disposed = false;
   #info = null; // {summary, inputInfo, build}
+  #requant = 'exact'; // the model-level mode, set again in a new worker
 
   /** Use createWorkerModel(). @param {() => WorkerPort} spawn @param {Uint8Array} bytes */
   constructor(spawn, bytes, build) {
@@ -111,7 +113,7 @@ export class WorkerModel {
     const conn = this.#open();
     this.#conn = conn;
     const copy = new Uint8Array(this.#bytes); // a copy, transferred to the worker
-    conn.ready = conn.request('load', { bytes: copy, build: this.#build }, [copy.buffer]).then(
+    conn.ready = conn.request('load', { bytes: copy, build: this.#build, requantization: this.#requant }, [copy.buffer]).then(
       (info) => {
         this.#info = info;
         return conn;
@@ -233,15 +235,48 @@ export class WorkerModel {
     return this.#call('optimize', { recipe: r, calibration: samples }, { signal, onProgress: onProgress ?? undefined });
   }
 
-  /** Run the model in the worker. */
+  /** The integer requantization mode of runs without their own: 'exact' (default) or 'fast'. */
+  get requantization() {
+    return this.#requant;
+  }
+
+  /**
+   * Integer arithmetic of later runs ('exact' or 'fast', see Model#setRequantization).
+   * Resolves to the number of nodes the mode applies to (0 before the first run).
+   */
+  async setRequantization(mode) {
+    checkRequantization(mode);
+    const n = await this.#call('setRequantization', { mode });
+    this.#requant = mode;
+    return n;
+  }
+
+  /** Run the model in the worker; options.requantization: this run's integer arithmetic. */
   run(inputs, options = {}) {
-    return this.#call('run', { inputs }, { signal: options?.signal });
+    const requantization = options?.requantization ?? undefined;
+    try {
+      if (requantization !== undefined) checkRequantization(requantization);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#call('run', { inputs, options: { requantization } }, { signal: options?.signal });
   }
 
   /** benchmark() in the worker (times measured there, around each run). */
   benchmark(options = {}) {
     const { signal, ...rest } = options ?? {};
     return this.#call('benchmark', { options: rest }, { signal });
+  }
+
+  /** profile() in the worker: per-node mean ms over `runs` runs. */
+  profile(inputs = undefined, runs = 10, options = {}) {
+    const { signal, ...rest } = options ?? {};
+    return this.#call('profile', { inputs, runs, options: rest }, { signal });
+  }
+
+  /** memoryInfo() of the model in the worker ({constants, prepared, peakActivations} bytes, or null before the first run). */
+  memoryInfo() {
+    return this.#call('memoryInfo', {});
   }
 
   /** Terminate the worker (releasing all its memory); pending calls reject with DISPOSED. */

@@ -2,10 +2,13 @@
 // Web Worker (js/worker.mjs) or a Node worker thread (js/worker.node.mjs).
 //
 // Protocol (postMessage), one request at a time (the client queues):
-//   -> {id, op: 'load', bytes: Uint8Array, build?}  <- {id, ok, result: {summary, inputInfo, build}}
+//   -> {id, op: 'load', bytes, build?, requantization?} <- {id, ok, result: {summary, inputInfo, build}}
 //   -> {id, op: 'optimize', recipe, calibration}     <- {id, type: 'progress', phase, fraction}* then {id, ok, result: {bytes, report}}
-//   -> {id, op: 'run', inputs}                        <- {id, ok, result: outputs}
+//   -> {id, op: 'run', inputs, options?}              <- {id, ok, result: outputs}
 //   -> {id, op: 'benchmark', options}                 <- {id, ok, result: stats}
+//   -> {id, op: 'setRequantization', mode}            <- {id, ok, result: nodes affected}
+//   -> {id, op: 'profile', inputs?, runs, options}    <- {id, ok, result: [{node, op, output, shape, ms}]}
+//   -> {id, op: 'memoryInfo'}                         <- {id, ok, result: {constants, prepared, peakActivations} | null}
 //   -> {id, op: 'toBytes'}                            <- {id, ok, result: Uint8Array}
 //   -> {id, op: 'dispose'}                            <- {id, ok, result: null}
 //   failures: {id, ok: false, error: {name, code, message, ...}} (reviveError on the client)
@@ -24,9 +27,17 @@ export function serveModel(port, api) {
   let model = null;
 
   const ops = {
-    async load({ bytes, build }) {
+    async load({ bytes, build, requantization }) {
       await api.initModelpress(build === undefined ? undefined : { build });
       const next = await api.loadModel(bytes);
+      if (requantization !== undefined && requantization !== 'exact') {
+        try {
+          next.setRequantization(requantization);
+        } catch (e) {
+          next.dispose();
+          throw e;
+        }
+      }
       model?.dispose();
       model = next;
       return { result: { summary: model.summary(), inputInfo: model.inputInfo(), build: model.build } };
@@ -44,12 +55,21 @@ export function serveModel(port, api) {
       const result = await need().optimize(recipe, { calibration, onProgress });
       return { result, transfer: [result.bytes.buffer] };
     },
-    async run({ inputs }) {
-      const result = await need().run(inputs);
+    async run({ inputs, options }) {
+      const result = await need().run(inputs, { requantization: options?.requantization });
       return { result, transfer: result.map((o) => o.data.buffer) };
     },
     async benchmark({ options }) {
       return { result: await need().benchmark(options) };
+    },
+    async setRequantization({ mode }) {
+      return { result: need().setRequantization(mode) };
+    },
+    async profile({ inputs, runs, options }) {
+      return { result: await need().profile(inputs ?? undefined, runs, options) };
+    },
+    async memoryInfo() {
+      return { result: need().memoryInfo() };
     },
     async toBytes() {
       const result = need().toBytes();

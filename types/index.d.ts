@@ -350,6 +350,48 @@ export interface OptimizeResult {
   report: Report;
 }
 
+/**
+ * Integer arithmetic of int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED:
+ * - "exact" (default): TFLite's reference fixed-point requantization, bit-exact with LiteRT's reference kernels;
+ * - "fast": single-precision requantization, as XNNPACK (LiteRT's default CPU path) does; outputs may
+ *   differ from "exact" by one quantization step.
+ */
+export type Requantization = 'exact' | 'fast';
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** This run's integer arithmetic (default: the model's, see setRequantization). */
+  requantization?: Requantization;
+}
+
+export interface ProfileOptions {
+  signal?: AbortSignal;
+  /** The integer arithmetic of the profiled runs (default: the model's). */
+  requantization?: Requantization;
+}
+
+/** Mean time of one node over the profiled runs. */
+export interface NodeProfile {
+  /** Operator index in subgraph 0. */
+  node: number;
+  op: string;
+  /** Name of the node's first output tensor. */
+  output: string;
+  shape: number[];
+  /** Mean milliseconds per run. */
+  ms: number;
+}
+
+/** Bytes the engine holds for a model. */
+export interface MemoryInfo {
+  /** Constant tensors kept for running. */
+  constants: number;
+  /** Kernel-ready state built when the model is planned (packed weights, tables). */
+  prepared: number;
+  /** The high-water mark of activation storage in the runs so far (graph inputs and outputs included). */
+  peakActivations: number;
+}
+
 export interface BenchmarkOptions {
   /** Timed runs (default 50). */
   runs?: number;
@@ -357,6 +399,8 @@ export interface BenchmarkOptions {
   warmup?: number;
   /** Inputs (default: batch 1, float inputs pseudo-random in [-1, 1), others zero). */
   inputs?: Tensor[];
+  /** The integer arithmetic of the timed runs (default: the model's). */
+  requantization?: Requantization;
   signal?: AbortSignal;
 }
 
@@ -371,6 +415,8 @@ export interface BenchmarkResult {
   warmup: number;
   /** The wasm build that ran. */
   build: BuildName;
+  /** The integer arithmetic of the timed runs. */
+  requantization: Requantization;
   /** Every timed run, in order. */
   times: number[];
 }
@@ -381,6 +427,8 @@ export interface BuildInfo {
   build: BuildName;
   /** Version of the Rust core. */
   version: string;
+  /** The int8 GEMM kernel of the build (newer builds). */
+  gemm?: 'relaxed-dot' | 'simd128-dot16' | 'scalar' | (string & {});
 }
 
 /** What both Model and WorkerModel offer. */
@@ -395,8 +443,19 @@ export interface ModelApi {
   /** Apply a recipe; resolves to the new model's bytes and the report. */
   optimize(recipe?: Recipe | string, options?: OptimizeOptions): Promise<OptimizeResult>;
   /** Run subgraph 0 on one set of inputs (a leading batch N > 1 on a batch-1 model runs item by item). */
-  run(inputs: Tensor[], options?: { signal?: AbortSignal }): Promise<Output[]>;
+  run(inputs: Tensor[], options?: RunOptions): Promise<Output[]>;
   benchmark(options?: BenchmarkOptions): Promise<BenchmarkResult>;
+  /** The integer arithmetic of runs without their own ('exact' until setRequantization). */
+  readonly requantization: Requantization;
+  /**
+   * Set the integer arithmetic of later runs. Throws (rejects, for WorkerModel) with
+   * INVALID_ARGUMENT for another value. Gives the number of nodes it applies to (0 before the first run).
+   */
+  setRequantization(mode: Requantization): number | Promise<number>;
+  /** Time every node: one untimed run, then `runs` (default 10) timed ones; inputs default to benchmark()'s. Batch 1. */
+  profile(inputs?: Tensor[] | null, runs?: number, options?: ProfileOptions): Promise<NodeProfile[]>;
+  /** Bytes the engine holds for this model, or null before the first run. */
+  memoryInfo(): MemoryInfo | null | Promise<MemoryInfo | null>;
   /** Free the model's memory. Safe to call twice; later calls throw DISPOSED. */
   dispose(): void;
 }
@@ -417,9 +476,13 @@ export declare class Model implements ModelApi {
   optimize(recipe?: Recipe | string, options?: OptimizeOptions): Promise<OptimizeResult>;
   /** optimize() without the promise (blocks; no signal). */
   optimizeSync(recipe?: Recipe | string, options?: Omit<OptimizeOptions, 'signal'>): OptimizeResult;
-  run(inputs: Tensor[], options?: { signal?: AbortSignal }): Promise<Output[]>;
-  runSync(inputs: Tensor[]): Output[];
+  run(inputs: Tensor[], options?: RunOptions): Promise<Output[]>;
+  runSync(inputs: Tensor[], options?: Omit<RunOptions, 'signal'>): Output[];
   benchmark(options?: BenchmarkOptions): Promise<BenchmarkResult>;
+  readonly requantization: Requantization;
+  setRequantization(mode: Requantization): number;
+  profile(inputs?: Tensor[] | null, runs?: number, options?: ProfileOptions): Promise<NodeProfile[]>;
+  memoryInfo(): MemoryInfo | null;
   dispose(): void;
 }
 
@@ -434,8 +497,13 @@ export declare class WorkerModel implements ModelApi {
   toBytes(): Promise<Uint8Array>;
   /** Aborting terminates the worker; the next call starts a new one. */
   optimize(recipe?: Recipe | string, options?: OptimizeOptions): Promise<OptimizeResult>;
-  run(inputs: Tensor[], options?: { signal?: AbortSignal }): Promise<Output[]>;
+  run(inputs: Tensor[], options?: RunOptions): Promise<Output[]>;
   benchmark(options?: BenchmarkOptions): Promise<BenchmarkResult>;
+  readonly requantization: Requantization;
+  /** Kept for the new worker started after an abort. */
+  setRequantization(mode: Requantization): Promise<number>;
+  profile(inputs?: Tensor[] | null, runs?: number, options?: ProfileOptions): Promise<NodeProfile[]>;
+  memoryInfo(): Promise<MemoryInfo | null>;
   /** Terminates the worker; pending calls reject with DISPOSED. */
   dispose(): void;
 }

@@ -33,6 +33,7 @@ const els = {
   benchTable: $('bench-table').tBodies[0],
   benchHist: $('bench-hist'),
   benchDevice: $('bench-device'),
+  benchRequant: $('bench-requant'),
   recipePanel: $('recipe-panel'),
   presetList: $('preset-list'),
   advanced: $('advanced'),
@@ -63,6 +64,7 @@ const els = {
   latencyTable: $('latency-table').tBodies[0],
   latencyHist: $('latency-hist'),
   latencyAgain: $('latency-again'),
+  requant: $('requant'),
   device: $('device'),
   resultLayers: $('result-layers').tBodies[0],
   resultNotes: $('result-notes'),
@@ -85,6 +87,8 @@ const state = {
   busy: null, // null | 'load' | 'run' | 'bench'
   benchMode: false,
   benchRows: [],
+  /** Integer arithmetic of the latency measurements: 'exact' | 'fast'. */
+  requant: 'exact',
   loadSeq: 0,
 };
 
@@ -838,9 +842,10 @@ function accuracyOf(out, ev) {
 
 async function measureLatency(token, onProgress) {
   const r = state.result;
+  const requantization = state.requant; // both models with the same arithmetic
   for (const slot of ['original', 'optimized']) {
     try {
-      const out = await req('bench', { slot, ...LATENCY }, { onProgress });
+      const out = await req('bench', { slot, ...LATENCY, requantization }, { onProgress });
       if (token !== runSeq) return;
       r.latency[slot] = latencyStats(out);
     } catch (e) {
@@ -856,7 +861,27 @@ function latencyStats(out) {
   if (out.unsupported) return { unsupported: out.unsupported };
   const times = Array.from(out.times);
   const sorted = [...times].sort((a, b) => a - b);
-  return { times, runs: times.length, warmup: out.warmup, median: median(sorted), p90: quantile(sorted, 0.9), min: sorted[0], mean: times.reduce((a, b) => a + b, 0) / times.length };
+  return {
+    times,
+    runs: times.length,
+    warmup: out.warmup,
+    median: median(sorted),
+    p90: quantile(sorted, 0.9),
+    min: sorted[0],
+    mean: times.reduce((a, b) => a + b, 0) / times.length,
+    requantization: out.requantization ?? 'exact',
+    int8Nodes: out.int8Nodes ?? null,
+  };
+}
+
+const REQUANT_LABELS = { exact: 'exact (TFLite reference)', fast: 'fast (XNNPACK-style fp32)' };
+
+/** The "integer arithmetic" cell of a latency row: the mode, or why it does not apply. */
+function requantCell(l) {
+  const mode = REQUANT_LABELS[l.requantization] ?? l.requantization;
+  if (l.int8Nodes === 0) return h('span', { title: `Measured with ${l.requantization} arithmetic; this model has no int8 conv, depthwise or fully connected layer, so it makes no difference` }, `${l.requantization}: n/a (no int8 layers)`);
+  const n = l.int8Nodes ? `; applies to ${l.int8Nodes} int8 conv / depthwise / fully connected layer${l.int8Nodes === 1 ? '' : 's'}` : '';
+  return h('span', { title: `Integer arithmetic: ${mode}${n}` }, mode);
 }
 
 async function latencyAgain() {
@@ -971,12 +996,12 @@ function renderLatency() {
     ['optimized', 'optimized', 'opt'],
   ]) {
     const l = r.latency[slot];
-    if (!l) rows.push(tr([label, 'measuring…', '', '', ''], { header: true, numeric: [1, 2, 3, 4] }));
+    if (!l) rows.push(tr([label, 'measuring…', '', '', '', ''], { header: true, numeric: [1, 2, 3, 4] }));
     else if (l.unsupported || l.error) {
       const why = l.unsupported ? `cannot run here yet: ${l.unsupported}` : `could not run: ${l.error}`;
-      rows.push(h('tr', {}, h('th', { scope: 'row', text: label }), h('td', { colSpan: 4, className: 'cannot', text: why })));
+      rows.push(h('tr', {}, h('th', { scope: 'row', text: label }), h('td', { colSpan: 5, className: 'cannot', text: why })));
     } else {
-      rows.push(tr([label, ms(l.median), ms(l.p90), ms(l.min), String(l.runs)], { header: true, numeric: [1, 2, 3, 4] }));
+      rows.push(tr([label, ms(l.median), ms(l.p90), ms(l.min), String(l.runs), requantCell(l)], { header: true, numeric: [1, 2, 3, 4] }));
       series.push({ name: label, times: l.times, cls });
     }
   }
@@ -984,7 +1009,7 @@ function renderLatency() {
   const p = r.latency.optimized;
   if (o?.median && p?.median) {
     const sp = o.median / p.median;
-    rows.push(tr(['speed-up', `${sp.toFixed(2)}×`, '', '', ''], { header: true, numeric: [1], className: 'speedup' }));
+    rows.push(tr(['speed-up', `${sp.toFixed(2)}×`, '', '', '', ''], { header: true, numeric: [1], className: 'speedup' }));
   }
   els.latencyTable.replaceChildren(...rows);
   if (series.length && !els.results.hidden) histogram(els.latencyHist, series, `Latency histogram: ${series.map((s) => `${s.name} median ${ms(r.latency[s.name].median)}`).join(', ')}`);
@@ -1028,7 +1053,8 @@ function downloadModel() {
 function downloadReport() {
   const r = state.result;
   if (!r) return;
-  const strip = (l) => (l && l.times ? { median: l.median, p90: l.p90, min: l.min, mean: l.mean, runs: l.runs, warmup: l.warmup, timesMs: l.times } : l ?? null);
+  const strip = (l) =>
+    l && l.times ? { median: l.median, p90: l.p90, min: l.min, mean: l.mean, runs: l.runs, warmup: l.warmup, requantization: l.requantization, int8Nodes: l.int8Nodes, timesMs: l.times } : l ?? null;
   const full = {
     ...r.report,
     model: state.model?.name,
@@ -1052,6 +1078,13 @@ function downloadReport() {
   setStatus(`Saved ${name}.`);
 }
 
+/** The integer arithmetic of the next latency measurements (both selects show it). */
+function setRequant(mode) {
+  state.requant = mode === 'fast' ? 'fast' : 'exact';
+  els.requant.value = state.requant;
+  els.benchRequant.value = state.requant;
+}
+
 // ------------------------------------------------------------------ bench only
 
 function setBenchMode(on, { push = true } = {}) {
@@ -1067,7 +1100,7 @@ function setBenchMode(on, { push = true } = {}) {
   els.benchDevice.textContent = deviceLine();
   if (state.model) showModelPanels();
   else els.benchPanel.hidden = !on;
-  if (on && state.model && !state.benchRows.some((r) => r.model === state.model.name && r.bytes === state.model.summary.bytes)) runBench();
+  if (on && state.model && !state.benchRows.some((r) => r.model === state.model.name && r.bytes === state.model.summary.bytes && r.requantization === state.requant)) runBench();
 }
 
 async function runBench() {
@@ -1080,12 +1113,13 @@ async function runBench() {
   const phases = new Phases(els.benchProgress, ['latency: original']);
   setStatus(`Measuring ${m.name}…`);
   try {
-    const out = await req('bench', { slot: 'original', ...BENCH }, { onProgress: (p, f) => token === runSeq && phases.update(p, f) });
+    const requantization = state.requant;
+    const out = await req('bench', { slot: 'original', ...BENCH, requantization }, { onProgress: (p, f) => token === runSeq && phases.update(p, f) });
     if (token !== runSeq) return;
     const st = latencyStats(out);
-    state.benchRows.push({ model: m.name, bytes: m.summary.bytes, ...st });
+    state.benchRows.push({ model: m.name, bytes: m.summary.bytes, requantization, ...st });
     renderBench();
-    setStatus(st.unsupported ? `${m.name} cannot run here yet.` : `${m.name}: median ${ms(st.median)}, p90 ${ms(st.p90)}.`);
+    setStatus(st.unsupported ? `${m.name} cannot run here yet.` : `${m.name}: median ${ms(st.median)}, p90 ${ms(st.p90)} (${requantization} integer arithmetic).`);
     els.benchProgress.hidden = true;
   } catch (e) {
     if (e.code === 'CANCELLED') {
@@ -1105,8 +1139,8 @@ function renderBench() {
   els.benchTable.replaceChildren(
     ...state.benchRows.map((r) =>
       r.unsupported
-        ? h('tr', {}, h('th', { scope: 'row', text: r.model }), h('td', { className: 'num', text: kib(r.bytes) }), h('td', { colSpan: 4, className: 'cannot', text: `cannot run here yet: ${r.unsupported}` }))
-        : tr([r.model, kib(r.bytes), ms(r.median), ms(r.p90), ms(r.min), String(r.runs)], { header: true, numeric: [1, 2, 3, 4, 5] }),
+        ? h('tr', {}, h('th', { scope: 'row', text: r.model }), h('td', { className: 'num', text: kib(r.bytes) }), h('td', { colSpan: 5, className: 'cannot', text: `cannot run here yet: ${r.unsupported}` }))
+        : tr([r.model, kib(r.bytes), ms(r.median), ms(r.p90), ms(r.min), String(r.runs), requantCell(r)], { header: true, numeric: [1, 2, 3, 4, 5] }),
     ),
   );
   const series = state.benchRows
@@ -1210,6 +1244,15 @@ function wire() {
   els.benchCancel.addEventListener('click', () => cancelWork());
   els.benchRun.addEventListener('click', runBench);
   els.latencyAgain.addEventListener('click', latencyAgain);
+  for (const sel of [els.requant, els.benchRequant]) {
+    sel.addEventListener('change', () => {
+      setRequant(sel.value);
+      // Measure again with the new arithmetic (when idle; else the next measurement uses it).
+      if (state.busy) return;
+      if (state.benchMode) runBench();
+      else if (state.result) latencyAgain();
+    });
+  }
   els.downloadModel.addEventListener('click', downloadModel);
   els.downloadReport.addEventListener('click', downloadReport);
   els.benchToggle.addEventListener('change', () => setBenchMode(els.benchToggle.checked));

@@ -13,7 +13,10 @@
 //   toBytes   {slot}                               -> Uint8Array (the model written back)
 //   optimize  {recipe, calibration}                -> {bytes, report, summary, inputInfo}  (fills slot 'optimized')
 //   evaluate  {slots, samples}                     -> {[slot]: {predictions: Int32Array} | {error}}
-//   bench     {slot, warmup, warmupMs, runs, maxMs} -> {times: Float64Array, warmup} | {unsupported: string}
+//   bench     {slot, warmup, warmupMs, runs, maxMs, requantization?: 'exact'|'fast'}
+//             -> {times: Float64Array, warmup, requantization, int8Nodes} | {unsupported: string}
+//             (int8Nodes: the int8 conv / depthwise / fully connected nodes the mode applies to;
+//             0: the mode makes no difference for this model; null: this engine has no modes)
 
 import { initModelpress, loadModel, buildInfo } from '../js/browser.mjs';
 
@@ -45,10 +48,11 @@ async function optimizeWith(model, recipe, calibration, onProgress) {
   return out;
 }
 
-function runner(model) {
-  if (typeof model.runSync === 'function') return (inputs) => model.runSync(inputs);
+// `options` ({requantization}) is this run's own; older versions ignore it.
+function runner(model, options = undefined) {
+  if (typeof model.runSync === 'function') return (inputs) => model.runSync(inputs, options);
   return (inputs) => {
-    const out = model.run(inputs);
+    const out = model.run(inputs, options);
     if (out && typeof out.then === 'function') throw fail('UNSUPPORTED', 'this version of the package has no synchronous run');
     return out;
   };
@@ -160,6 +164,18 @@ function outputs0Classes(summary) {
   return summary.outputs[0]?.shape?.at(-1) ?? null;
 }
 
+/**
+ * How many nodes the fast requantization applies to (int8 conv / depthwise / fully connected
+ * with per-channel float scales), once the model has run; null if this version has no modes.
+ * Leaves the model-level mode 'exact' (runs pass their own mode).
+ */
+function int8Nodes(model) {
+  if (typeof model.setRequantization !== 'function') return null;
+  const n = model.setRequantization('fast');
+  model.setRequantization('exact');
+  return n;
+}
+
 function cannotRun(summary) {
   if (summary.runnable) return null;
   const list = summary.unsupported ?? [];
@@ -229,14 +245,17 @@ const ops = {
     return { result: out };
   },
 
-  async bench({ id, slot = 'original', warmup = 3, warmupMs = 0, runs = 30, minRuns = 5, maxMs = 3000 }) {
+  async bench({ id, slot = 'original', warmup = 3, warmupMs = 0, runs = 30, minRuns = 5, maxMs = 3000, requantization = 'exact' }) {
     const entry = slotOf(slot);
     const why = cannotRun(entry.summary);
     if (why) return { result: { unsupported: why } };
+    if (requantization !== 'exact' && typeof entry.model.setRequantization !== 'function') {
+      throw fail('UNSUPPORTED', 'this version of the package has no fast requantization');
+    }
     const progress = progressFor(id);
     const phase = `latency: ${slot}`;
     const inputs = syntheticInputs(entry.inputInfo);
-    const run = runner(entry.model);
+    const run = runner(entry.model, { requantization });
     progress(phase, 0);
     // Warm-up: at least `warmup` runs and `warmupMs` (the wasm compiler tiers up
     // hot code in the background), at most a third of the time budget.
@@ -259,7 +278,7 @@ const ops = {
     }
     progress(phase, 1);
     const arr = Float64Array.from(times);
-    return { result: { times: arr, warmup: warm }, transfer: [arr.buffer] };
+    return { result: { times: arr, warmup: warm, requantization, int8Nodes: int8Nodes(entry.model) }, transfer: [arr.buffer] };
   },
 };
 

@@ -6,12 +6,14 @@ import path from 'node:path';
 import { FIXTURES, fixtureModels, requireBuild } from './helpers.mjs';
 
 let api;
+let npy;
 const MODELS = fixtureModels();
 const pick = (...names) => path.join(FIXTURES, names.find((n) => MODELS.includes(n)) ?? MODELS[0]);
 
 before(async () => {
   requireBuild();
   api = await import('../../js/node.mjs');
+  npy = await import('../../js/npy.mjs');
 });
 
 const isErr = (code, re) => (e) => e instanceof api.ModelpressError && e.code === code && (!re || re.test(e.message));
@@ -97,4 +99,28 @@ test('prepareInputs: batch, dynamic dims, float64 conversion', () => {
   assert.throws(() => api.prepareInputs(infos, [{ data: new Float32Array(16), shape: [1, 4, 4] }]), /shape mismatch: expected float32 \[1,-1,3\], got float32 \[1,4,4\]/);
   assert.throws(() => api.prepareInputs([{ name: 'y', shape: [2, 3], dtype: 'float32' }], [{ data: new Float32Array(9), shape: [3, 3] }]), /shape mismatch/);
   assert.throws(() => api.prepareInputs([{ name: 'q', shape: [4], dtype: 'int8' }], [{ data: new Uint8Array(4), shape: [4] }]), /expected int8 \[4\], got uint8 \[4\]/);
+});
+
+test('requantization (exact | fast), profile and memoryInfo on the synchronous model', () => {
+  const stem = MODELS.includes('digits_cnn_int8.tflite') ? 'digits_cnn_int8' : null;
+  assert.ok(stem, 'the int8 fixture digits_cnn_int8.tflite is committed');
+  const { readNpy } = npy;
+  const m = api.loadModel(readFileSync(path.join(FIXTURES, `${stem}.tflite`)));
+  const x = readNpy(readFileSync(path.join(FIXTURES, `${stem}.input0.npy`)));
+  assert.equal(m.memoryInfo(), null, 'null before the first run');
+  assert.equal(m.requantization, 'exact');
+  const [exact] = m.run([x]);
+  const [fast] = m.run([x], { requantization: 'fast' });
+  for (let i = 0; i < exact.data.length; i++) assert.ok(Math.abs(exact.data[i] - fast.data[i]) <= 1, `element ${i}: ${exact.data[i]} vs ${fast.data[i]}`);
+  assert.ok(m.setRequantization('fast') > 0);
+  assert.equal(m.requantization, 'fast');
+  assert.throws(() => m.setRequantization('bogus'), isErr('INVALID_ARGUMENT', /"bogus"/));
+  assert.throws(() => m.run([x], { requantization: 'bogus' }), isErr('INVALID_ARGUMENT', /"bogus"/));
+  const mem = m.memoryInfo();
+  assert.ok(mem.constants > 0 && mem.peakActivations > 0 && mem.prepared >= 0, JSON.stringify(mem));
+  const prof = m.profile([x], 2);
+  assert.equal(prof.length, m.summary().layers.length);
+  assert.ok(prof.every((p) => typeof p.op === 'string' && p.ms >= 0));
+  assert.equal(api.buildInfo().gemm, 'simd128-dot16', 'pkg/node is the simd128 build');
+  m.dispose();
 });

@@ -151,6 +151,33 @@ describe('run matches the LiteRT reference outputs', { concurrency: 2 }, () => {
   }
 });
 
+describe('run --requant', () => {
+  test('fast and exact run the int8 fixture; fast is within one quantization step of the LiteRT reference', (t) => {
+    const stem = 'digits_cnn_int8';
+    assert.ok(MODELS.includes(`${stem}.tflite`));
+    const dir = tmpDir(t);
+    const want = readNpy(readFileSync(fx(`${stem}.output0.npy`)));
+    for (const mode of ['exact', 'fast']) {
+      const out = path.join(dir, mode);
+      const r = cli(['run', fx(`${stem}.tflite`), '--input', fx(`${stem}.input0.npy`), '--output-dir', out, '--requant', mode]);
+      assert.equal(r.code, 0, r.stderr);
+      const got = readNpy(readFileSync(path.join(out, 'output_0.npy')));
+      assert.equal(got.dtype, 'int8');
+      for (let i = 0; i < got.data.length; i++) {
+        const d = Math.abs(got.data[i] - want.data[i]);
+        assert.ok(mode === 'exact' ? d === 0 : d <= 1, `${mode}: element ${i} is ${got.data[i]}, reference ${want.data[i]}`);
+      }
+    }
+  });
+
+  test('another mode is a usage error naming it', () => {
+    const r = cli(['run', fx('digits_cnn_int8.tflite'), '--input', fx('digits_cnn_int8.input0.npy'), '--output-dir', 'o', '--requant', 'xnnpack']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--requant must be exact or fast, got 'xnnpack'/);
+    assert.equal(r.stdout, '');
+  });
+});
+
 // ------------------------------------------------------------------ batch of N
 
 describe('run with a leading batch', () => {

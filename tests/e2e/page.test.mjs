@@ -118,6 +118,9 @@ async function runAndDownload(page, { expectAccuracy = false } = {}) {
   assert.match(await text(page, '#status'), /^Done/);
   assert.equal(await page.isVisible('#size-chart svg'), true, 'size chart drawn');
   assert.match(await text(page, '#latency-table'), /original/);
+  // The latency panel names the integer arithmetic it measured with (exact unless chosen).
+  const mode = await page.inputValue('#requant');
+  assert.match(await text(page, '#latency-table tbody tr:nth-child(2)'), new RegExp(`^optimized(.*ms.*${mode}|cannot run here yet|could not run)`), 'the optimized row names the requantization mode');
   if (expectAccuracy) assert.match(await text(page, '#acc-optimized'), /%/);
 
   const [dm] = await Promise.all([page.waitForEvent('download'), page.click('#download-model')]);
@@ -315,6 +318,19 @@ test('digits example: summary as the CLI sees it; every preset runs; downloads l
   assert.equal(io.name, 'digits_cnn_float32.int8-io.tflite');
   assert.equal(io.summary.inputs[0].dtype, 'int8');
   assert.ok(io.report.accuracy.optimized > 0.8, `int8 I/O accuracy ${io.report.accuracy.optimized}`);
+  assert.equal(io.report.latency.optimized.requantization, 'exact');
+  assert.ok(io.report.latency.optimized.int8Nodes > 0, 'the int8 model has layers the mode applies to');
+  assert.match(await text(page, '#latency-table tbody tr:nth-child(2)'), /exact \(TFLite reference\)/);
+  assert.match(await text(page, '#latency-table tbody tr:nth-child(1)'), /n\/a \(no int8 layers\)/, 'the float original: the mode does not apply');
+  // Fast arithmetic: choosing it measures again and says so next to the figures.
+  await page.selectOption('#requant', 'fast');
+  await page.waitForFunction(() => document.getElementById('status').textContent === 'Latency measured again.', null, { timeout: 30_000 });
+  assert.match(await text(page, '#latency-table tbody tr:nth-child(2)'), /^optimized.*ms.*fast \(XNNPACK-style fp32\)/);
+  assert.equal(await page.inputValue('#bench-requant'), 'fast', 'the bench panel follows');
+  const [dr] = await Promise.all([page.waitForEvent('download'), page.click('#download-report')]);
+  const fastReport = JSON.parse(readFileSync(await dr.path(), 'utf8'));
+  assert.equal(fastReport.latency.optimized.requantization, 'fast');
+  assert.ok(fastReport.latency.optimized.median > 0);
   await done();
 });
 
@@ -496,6 +512,7 @@ test('bench-only mode: just latency, and models that cannot run say why', { time
   const row = await page.$$eval('#bench-table tbody tr', (rows) => [...rows[0].cells].map((c) => c.textContent));
   assert.equal(row[0], 'digits_cnn_float32.tflite');
   assert.match(row[2], /ms$/);
+  assert.match(row[6], /^exact/, 'the row names the integer arithmetic');
   assert.equal(await page.isVisible('#bench-hist svg'), true);
   assert.match(await text(page, '#bench-device'), /logical cores · wasm build: (scalar|simd128|relaxed-simd) · threads: available/);
   await page.setInputFiles('#file-input', path.join(FIXTURES, 'control_flow.tflite'));

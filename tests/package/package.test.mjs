@@ -85,7 +85,7 @@ test('(1) Node: import from an .mjs file, optimize int8 with calibration, run th
   const r = ok(run(process.execPath, ['node-check.mjs']), 'node node-check.mjs');
   nodeResult = JSON.parse(r.stdout.trim().split('\n').at(-1));
   assert.ok(nodeResult.resolved.endsWith('/node_modules/modelpress/js/index.node.mjs'), nodeResult.resolved);
-  assert.deepEqual(nodeResult.build, { build: 'simd128', version: nodeResult.build.version });
+  assert.deepEqual(nodeResult.build, { build: 'simd128', version: nodeResult.build.version, gemm: 'simd128-dot16' });
   assert.deepEqual(nodeResult.ops, { FULLY_CONNECTED: 2, SOFTMAX: 1 });
   assert.ok(nodeResult.size > 0 && nodeResult.size < nodeResult.inputBytes, `int8 is smaller: ${nodeResult.size} vs ${nodeResult.inputBytes}`);
   assert.ok(nodeResult.cosine > 0.99);

@@ -77,6 +77,9 @@ function loadScript(src) {
 // ---- runtimes ----------------------------------------------------------------
 // Each adapter: init() -> info; load(bytes, job) -> handle; run(handle, input)
 // -> first output as a typed array (may return a promise); dispose(handle).
+// Optional: configure(handle) right after the timed load (modelpress: the
+// requantization mode of the -fast variants); memory(handle) after the
+// warm-up runs (modelpress: WasmModel.memoryInfo()).
 
 const adapters = {
   modelpress: (rt) => {
@@ -92,6 +95,14 @@ const adapters = {
       glue: () => glue,
       load(bytes) {
         return new glue.WasmModel(bytes);
+      },
+      configure(m) {
+        if (!rt.requant) return;
+        if (typeof m.setRequantization !== 'function') throw new Error(`this build has no setRequantization: cannot run with ${rt.requant} requantization (rebuild pkg/)`);
+        m.setRequantization(rt.requant);
+      },
+      memory(m) {
+        return typeof m.memoryInfo === 'function' ? m.memoryInfo() ?? null : null;
       },
       run(m, input) {
         const outs = m.run([{ data: input.data, shape: input.shape }]);
@@ -292,6 +303,14 @@ window.benchLoad = async (job) => {
     } catch (e) {
       return { error: errText(e), stage: 'load' };
     }
+    try {
+      adapter.configure?.(handle);
+    } catch (e) {
+      try {
+        await adapter.dispose(handle);
+      } catch {}
+      return { error: errText(e), stage: 'load', loadMs };
+    }
     const input = adapter.inputSpec ? adapter.inputSpec(handle, job.input) : job.input;
     const inp = { ...input, data: makeInput({ ...input, seed: job.seed }) };
     const call = () => adapter.run(handle, inp);
@@ -340,7 +359,13 @@ window.benchLoad = async (job) => {
     return { unsupported: `failed during warm-up: ${errText(e)}`, stage: 'run', loadMs, notes, fatal: true };
   }
   loaded = { handle, call };
-  return { loadMs, firstMs, output, inputShape: input.shape, inputDtype: input.dtype, notes, asShippedError };
+  let memory = null;
+  try {
+    memory = adapter.memory?.(handle) ?? null;
+  } catch (e) {
+    notes.push(`memoryInfo failed: ${errText(e)}`);
+  }
+  return { loadMs, firstMs, output, inputShape: input.shape, inputDtype: input.dtype, notes, asShippedError, memory };
 };
 
 /** n timed runs of the loaded model -> ms per run (throws on failure). */

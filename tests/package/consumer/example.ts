@@ -29,6 +29,9 @@ import {
   type ModelApi,
   type Calibration,
   type BuildInfo,
+  type Requantization,
+  type NodeProfile,
+  type MemoryInfo,
 } from 'modelpress';
 import { readNpy, writeNpy } from 'modelpress/npy';
 import { ModelpressError as ErrorsModelpressError } from 'modelpress/errors';
@@ -64,11 +67,18 @@ async function useModel(m: ModelApi, calibration: Calibration, signal: AbortSign
   const cos: number | undefined = r.fidelity?.outputCosine;
   const sqnr = r.layers.map((l) => l.sqnrDb ?? 0);
   const y: Output[] = await m.run([{ data: new Float32Array(16), shape: firstInput }]);
-  const lat: BenchmarkResult = await m.benchmark({ runs: 50, warmup: 5 });
+  const lat: BenchmarkResult = await m.benchmark({ runs: 50, warmup: 5, requantization: 'fast' });
   const b: 'scalar' | 'simd128' | 'relaxed-simd' = lat.build;
+  const fast: Output[] = await m.run([{ data: new Float32Array(16), shape: firstInput }], { requantization: 'fast', signal });
+  const nodes: number = await m.setRequantization('exact');
+  const mode: Requantization = m.requantization;
+  const prof: NodeProfile[] = await m.profile(undefined, 5, { requantization: 'fast' });
+  const mem: MemoryInfo | null = await m.memoryInfo();
+  // @ts-expect-error: not a requantization mode
+  await m.run([{ data: new Float32Array(16), shape: firstInput }], { requantization: 'fp32' });
   const again = await m.toBytes();
   m.dispose();
-  void runnable; void ops; void gz; void cos; void sqnr; void b; void again;
+  void runnable; void ops; void gz; void cos; void sqnr; void b; void again; void fast; void nodes; void mode; void prof; void mem;
   return bytes.length + y[0].shape.length + lat.median + lat.p90;
 }
 
@@ -81,7 +91,11 @@ export async function main(bytes: Uint8Array, blob: Blob, res: Response): Promis
   const m3: Model = await loadModel(res);
   const sync: Model = loadModelSync(bytes.buffer);
   const out = sync.optimizeSync({ quantize: { mode: 'dynamic' } });
-  const direct: Output[] = sync.runSync([{ data: new Float32Array(16), shape: [1, 16] }]);
+  const direct: Output[] = sync.runSync([{ data: new Float32Array(16), shape: [1, 16] }], { requantization: 'fast' });
+  const affected: number = sync.setRequantization('fast');
+  const peak: number | undefined = sync.memoryInfo()?.peakActivations;
+  const gemm: string | undefined = info.gemm;
+  void affected; void peak; void gemm;
   const ac = new AbortController();
   await useModel(m, new Float32Array(16 * 8), ac.signal);
   const w: WorkerModel = await createWorkerModel(blob, { workerUrl: new URL('./worker.mjs', 'http://localhost/'), signal: ac.signal });
