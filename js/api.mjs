@@ -290,7 +290,7 @@ export class Model {
   }
 
   /**
-   * Integer arithmetic of later runs of int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED:
+   * Integer arithmetic of later runs of int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED / ADD / SUB:
    * 'exact' (default; TFLite's reference fixed-point requantization, bit-exact with
    * LiteRT's reference kernels) or 'fast' (single-precision requantization, as XNNPACK,
    * LiteRT's default CPU path, does; outputs may differ by one quantization step).

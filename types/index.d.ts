@@ -351,7 +351,7 @@ export interface OptimizeResult {
 }
 
 /**
- * Integer arithmetic of int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED:
+ * Integer arithmetic of int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED / ADD / SUB:
  * - "exact" (default): TFLite's reference fixed-point requantization, bit-exact with LiteRT's reference kernels;
  * - "fast": single-precision requantization, as XNNPACK (LiteRT's default CPU path) does; outputs may
  *   differ from "exact" by one quantization step.

@@ -880,7 +880,7 @@ const REQUANT_LABELS = { exact: 'exact (TFLite reference)', fast: 'fast (XNNPACK
 function requantCell(l) {
   const mode = REQUANT_LABELS[l.requantization] ?? l.requantization;
   if (l.int8Nodes === 0) return h('span', { title: `Measured with ${l.requantization} arithmetic; this model has no int8 conv, depthwise or fully connected layer, so it makes no difference` }, `${l.requantization}: n/a (no int8 layers)`);
-  const n = l.int8Nodes ? `; applies to ${l.int8Nodes} int8 conv / depthwise / fully connected layer${l.int8Nodes === 1 ? '' : 's'}` : '';
+  const n = l.int8Nodes ? `; applies to ${l.int8Nodes} int8 conv / depthwise / fully connected / add layer${l.int8Nodes === 1 ? '' : 's'}` : '';
   return h('span', { title: `Integer arithmetic: ${mode}${n}` }, mode);
 }
 

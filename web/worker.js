@@ -15,7 +15,7 @@
 //   evaluate  {slots, samples}                     -> {[slot]: {predictions: Int32Array} | {error}}
 //   bench     {slot, warmup, warmupMs, runs, maxMs, requantization?: 'exact'|'fast'}
 //             -> {times: Float64Array, warmup, requantization, int8Nodes} | {unsupported: string}
-//             (int8Nodes: the int8 conv / depthwise / fully connected nodes the mode applies to;
+//             (int8Nodes: the int8 conv / depthwise / fully connected / add nodes the mode applies to;
 //             0: the mode makes no difference for this model; null: this engine has no modes)
 
 import { initModelpress, loadModel, buildInfo } from '../js/browser.mjs';
@@ -165,7 +165,7 @@ function outputs0Classes(summary) {
 }
 
 /**
- * How many nodes the fast requantization applies to (int8 conv / depthwise / fully connected
+ * How many nodes the fast requantization applies to (int8 conv / depthwise / fully connected / add
  * with per-channel float scales), once the model has run; null if this version has no modes.
  * Leaves the model-level mode 'exact' (runs pass their own mode).
  */

@@ -305,7 +305,7 @@ fn fast_requantization_stays_close_to_exact() {
     let weighted = model.subgraphs[0]
         .ops
         .iter()
-        .filter(|o| matches!(o.kind.name().as_str(), "CONV_2D" | "DEPTHWISE_CONV_2D" | "FULLY_CONNECTED"))
+        .filter(|o| matches!(o.kind.name().as_str(), "CONV_2D" | "DEPTHWISE_CONV_2D" | "FULLY_CONNECTED" | "ADD" | "SUB"))
         .count();
     assert!(switched > 0 && switched == weighted, "fast mode on {switched} of {weighted} weighted nodes");
     let (mut same_class, mut differing, mut max_rel, mut total, mut sum_abs) = (0, 0usize, 0f32, 0usize, 0f64);

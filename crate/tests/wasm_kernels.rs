@@ -429,3 +429,38 @@ fn quantize_matches_scalar_on_ties_and_specials() {
     }
     assert!(simd128::quantize(&QuantizeParams { scale: 1.0, zero_point: 0, min: -128, max: 127 }, &[1.0; 3], &mut [0; 2]).is_err());
 }
+
+#[wasm_bindgen_test]
+fn fast_add_matches_scalar() {
+    use modelpress::kernels::int8::FastAdd;
+    let mut rng = Rng(77);
+    let mut made = 0;
+    for round in 0..300 {
+        let ratio = |rng: &mut Rng| (rng.range(1, 1 << 16) as f32) * 2f32.powi(rng.range(-12, 6) as i32) / 65536.0;
+        let (ra, rb) = (ratio(&mut rng), if round % 2 == 0 { ratio(&mut rng) } else { -ratio(&mut rng) });
+        let (lo, hi) = if round % 3 == 0 { (rng.range(-128, 0) as i32, rng.range(0, 127) as i32) } else { (-128, 127) };
+        let (za, zb, zo) = (rng.range(-128, 127) as i32, rng.range(-128, 127) as i32, rng.range(-128, 127) as i32);
+        let Some(p) = FastAdd::new(ra, za, rb, zb, zo, lo, hi) else {
+            // Ratios outside [2^-10, 2^8) are refused (the node stays exact).
+            let ok = |r: f32| (2f32.powi(-10)..256.0).contains(&r.abs());
+            assert!(!ok(ra) || !ok(rb), "refused in-range ratios {ra} {rb}");
+            continue;
+        };
+        made += 1;
+        assert!((12..=30).contains(&p.shift), "{p:?}");
+        let n = rng.range(0, 80) as usize;
+        let (a, b) = (rng.i8s(n), rng.i8s(n));
+        let (mut s, mut v) = (vec![0i8; n], vec![0i8; n]);
+        add::add_fast(&p, &a, &b, &mut s).unwrap();
+        simd128::add_fast(&p, &a, &b, &mut v).unwrap();
+        assert_eq!(s, v, "{p:?}");
+        // Within a step of the real-valued result: the multipliers carry
+        // about 21 significant bits.
+        for i in 0..n {
+            let real = zo as f64 + ra as f64 * (a[i] as i32 - za) as f64 + rb as f64 * (b[i] as i32 - zb) as f64;
+            let want = real.clamp(lo as f64, hi as f64);
+            assert!((s[i] as f64 - want).abs() <= 1.0, "a {} b {} -> {} vs {real} ({p:?})", a[i], b[i], s[i]);
+        }
+    }
+    assert!(made > 100, "only {made} parameter sets in range");
+}

@@ -179,10 +179,11 @@ impl Engine {
         IoInfo { name: tensor.name.clone(), shape, dtype: tensor.dtype }
     }
 
-    /// Requantize convolutions, depthwise convolutions and fully connected
-    /// layers in single precision as XNNPACK (LiteRT's default CPU path)
-    /// does (`true`), or with TFLite's reference fixed-point arithmetic
-    /// (`false`, the default, bit-exact with LiteRT's reference kernels).
+    /// Run int8 convolutions, depthwise convolutions and fully connected
+    /// layers with single-precision requantization, and int8 ADD/SUB with
+    /// integer multipliers, as XNNPACK (LiteRT's default CPU path) does
+    /// (`true`), or with TFLite's reference fixed-point arithmetic (`false`,
+    /// the default, bit-exact with LiteRT's reference kernels).
     /// Returns how many nodes use the fast form.
     pub fn set_fast_requant(&mut self, on: bool) -> usize {
         self.prepared.iter_mut().flatten().map(|p| p.set_fast(on) as usize).sum()

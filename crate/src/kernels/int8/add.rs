@@ -51,6 +51,68 @@ impl AddParams {
     }
 }
 
+/// The fast (XNNPACK-style) int8 ADD/SUB: both inputs scaled by integer
+/// multipliers of about 21 bits sharing one shift, summed with a bias that
+/// holds the zero points and the rounding term, shifted right (round half
+/// up), clamped, offset: `clamp((bias + a·ma + b·mb) >> shift)`. With the
+/// multipliers derived as XNNPACK derives them, this is LiteRT's default
+/// CPU ADD; it may differ from the reference arithmetic by one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FastAdd {
+    pub a_mult: i32,
+    pub b_mult: i32,
+    pub bias: i32,
+    pub shift: u32,
+    pub out_zp: i32,
+    pub lo: i32,
+    pub hi: i32,
+}
+
+impl FastAdd {
+    /// From the input-to-output scale ratios (`s_b / s_out` negated for
+    /// SUB) and zero points; `None` when a ratio is outside `[2^-10, 2^8)`
+    /// (XNNPACK does not take such nodes either).
+    pub fn new(a_ratio: f32, a_zp: i32, b_ratio: f32, b_zp: i32, out_zp: i32, lo: i32, hi: i32) -> Option<FastAdd> {
+        let in_range = |r: f32| (2f32.powi(-10)..256.0).contains(&r.abs());
+        if !in_range(a_ratio) || !in_range(b_ratio) || !(-128..=127).contains(&out_zp) {
+            return None;
+        }
+        let max = a_ratio.abs().max(b_ratio.abs());
+        let exponent = ((max.to_bits() >> 23) & 0xff) as i32 - 127;
+        let shift = 20 - exponent; // in 12..=30 for the accepted ratios
+        let pow = f32::from_bits(((127 + shift) as u32) << 23);
+        let mult = |r: f32| {
+            let m = (r.abs() * pow).round_ties_even() as i32;
+            if r.is_sign_negative() {
+                -m
+            } else {
+                m
+            }
+        };
+        let (a_mult, b_mult) = (mult(a_ratio), mult(b_ratio));
+        let bias = (1i32 << (shift - 1)).wrapping_sub(a_mult.wrapping_mul(a_zp)).wrapping_sub(b_mult.wrapping_mul(b_zp));
+        Some(FastAdd { a_mult, b_mult, bias, shift: shift as u32, out_zp, lo, hi })
+    }
+
+    /// One output value.
+    #[inline]
+    pub fn one(&self, a: i32, b: i32) -> i32 {
+        let acc = self.bias.wrapping_add(a.wrapping_mul(self.a_mult)).wrapping_add(b.wrapping_mul(self.b_mult));
+        ((acc >> self.shift) + self.out_zp).clamp(self.lo, self.hi)
+    }
+}
+
+/// Scalar reference of the fast form: `out[i] = fast.one(a[i], b[i])`.
+pub fn add_fast(p: &FastAdd, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
+    if a.len() != b.len() || a.len() != out.len() {
+        return Err(format!("add: lengths {}, {} and {} differ", a.len(), b.len(), out.len()));
+    }
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = p.one(x as i32, y as i32) as i8;
+    }
+    Ok(())
+}
+
 /// Scalar reference: `out[i] = add(a[i], b[i])`.
 pub fn add(p: &AddParams, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
     if a.len() != b.len() || a.len() != out.len() {

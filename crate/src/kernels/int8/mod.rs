@@ -25,7 +25,7 @@ pub mod relaxed;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 
-pub use add::AddParams;
+pub use add::{AddParams, FastAdd};
 pub use dwconv::{DwGeom, PackedDw};
 pub use gemm::{GemmOut, KResult, Layout, PackedW};
 pub use quantize::QuantizeParams;
@@ -75,6 +75,14 @@ pub fn add(p: &AddParams, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
     return simd128::add(p, a, b, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     return add::add(p, a, b, out);
+}
+
+/// The fast (XNNPACK-style) int8 ADD/SUB of equal-length arrays (see `add.rs`).
+pub fn add_fast(p: &FastAdd, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd128::add_fast(p, a, b, out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    return add::add_fast(p, a, b, out);
 }
 
 /// Float32 to int8 with one scale and zero point (see `quantize.rs`).

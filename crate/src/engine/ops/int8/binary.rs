@@ -55,6 +55,9 @@ enum AddForm {
 pub(crate) struct AddSub {
     sub: bool,
     form: AddForm,
+    /// The fast (XNNPACK-style) form of an int8 node, and whether it is on.
+    fast: Option<k8::FastAdd>,
+    use_fast: bool,
     lo: i32,
     hi: i32,
 }
@@ -80,7 +83,7 @@ impl Build for AddSub {
                 if sub {
                     return Err("int16 SUB with power-of-two scales is not supported".into());
                 }
-                return Ok(AddSub { sub, form: AddForm::Pot { in1_shift: s1, in2_shift: s2 }, lo, hi });
+                return Ok(AddSub { sub, form: AddForm::Pot { in1_shift: s1, in2_shift: s2 }, fast: None, use_fast: false, lo, hi });
             }
         }
         let left_shift = if int16 { 15 } else { 20 };
@@ -94,8 +97,16 @@ impl Build for AddSub {
             return Err(format!("ADD output multiplier {real_out} is not below 1 (LiteRT rejects it)"));
         }
         let (out_mult, out_shift) = fx::quantize_multiplier(real_out);
+        let fast = if int16 {
+            None
+        } else {
+            let b_ratio = b.scale / y.scale;
+            k8::FastAdd::new(a.scale / y.scale, a.zp, if sub { -b_ratio } else { b_ratio }, b.zp, y.zp, lo, hi)
+        };
         Ok(AddSub {
             sub,
+            fast,
+            use_fast: false,
             form: AddForm::General(AddParams {
                 left_shift,
                 in1_off: -a.zp,
@@ -130,8 +141,14 @@ impl AddSub {
                     let (sb, b) = qin::<i8>(node, inputs, 1)?;
                     if sa == sb {
                         let mut out = vec![0i8; a.len()];
-                        kr(node, k8::add(&p, a, b, &mut out))?;
+                        match (self.use_fast, &self.fast) {
+                            (true, Some(f)) => kr(node, k8::add_fast(f, a, b, &mut out))?,
+                            _ => kr(node, k8::add(&p, a, b, &mut out))?,
+                        }
                         return qout(node, sa.to_vec(), out);
+                    }
+                    if let (true, Some(f)) = (self.use_fast, self.fast) {
+                        return broadcast::<T>(node, inputs, move |x, y| T::cast(f.one(x.get(), y.get())));
                     }
                 }
                 let _ = sub;
@@ -154,6 +171,10 @@ impl Prepared for AddSub {
             _ => self.go::<i8>(node, inputs)?,
         };
         Ok(vec![v])
+    }
+    fn set_fast(&mut self, on: bool) -> bool {
+        self.use_fast = on && self.fast.is_some();
+        self.use_fast
     }
 }
 
