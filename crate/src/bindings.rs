@@ -267,10 +267,11 @@ pub fn version() -> String {
 }
 
 /// GEMM micro-benchmark: `iters` int8 GEMMs `[m × k] · [k × n]` (weights
-/// packed before timing). Returns `{ms, macs, kernel, checksum}`.
+/// packed before timing), requantized exactly or, with `fast`, in fp32.
+/// Returns `{ms, macs, kernel, checksum}`.
 #[wasm_bindgen(js_name = benchGemmI8)]
-pub fn bench_gemm_i8(m: u32, k: u32, n: u32, iters: u32) -> Result<JsValue, JsValue> {
-    let r = crate::kernels::int8::bench_gemm(m as usize, k as usize, n as usize, iters as usize)
+pub fn bench_gemm_i8(m: u32, k: u32, n: u32, iters: u32, fast: Option<bool>) -> Result<JsValue, JsValue> {
+    let r = crate::kernels::int8::bench_gemm(m as usize, k as usize, n as usize, iters as usize, fast.unwrap_or(false))
         .map_err(|m| js_err(Error::InvalidArgument(m)))?;
     to_js(&r)
 }

@@ -464,3 +464,62 @@ fn fast_add_matches_scalar() {
     }
     assert!(made > 100, "only {made} parameter sets in range");
 }
+
+#[wasm_bindgen_test]
+fn im2col_matches_scalar_and_the_definition() {
+    use modelpress::kernels::conv::Window;
+    use modelpress::kernels::int8::im2col::{im2col, im2col_simd, Patches};
+    let mut rng = Rng(31337);
+    let mut cases = 0;
+    for _ in 0..400 {
+        let (kh, kw) = (rng.range(1, 5) as usize, rng.range(1, 5) as usize);
+        let groups = rng.pick(&[1usize, 1, 2, 3]);
+        let ic = rng.pick(&[1usize, 2, 3, 4, 5, 8, 16, 17]);
+        let c = ic * groups;
+        let (h, w) = (rng.range(1, 12) as usize, rng.range(1, 12) as usize);
+        let (sh, sw, dh, dw) = (rng.range(1, 3) as usize, rng.range(1, 3) as usize, rng.pick(&[1usize, 1, 2]), rng.pick(&[1usize, 1, 2]));
+        let (pad_t, pad_l) = (rng.range(0, 2) as usize, rng.range(0, 2) as usize);
+        let (eh, ew) = ((kh - 1) * dh + 1, (kw - 1) * dw + 1);
+        if h + 2 * pad_t < eh || w + 2 * pad_l < ew {
+            continue;
+        }
+        let (oh, ow) = ((h + 2 * pad_t - eh) / sh + 1, (w + 2 * pad_l - ew) / sw + 1);
+        let win = Window { n: 1, h, w, c, oh, ow, kh, kw, sh, sw, dh, dw, pad_t, pad_l };
+        let img = rng.i8s(h * w * c);
+        let k = kh * kw * ic;
+        let kp = k.div_ceil(8) * 8 + rng.pick(&[0usize, 8]);
+        let g = Patches { win: &win, ic, c0: rng.range(0, groups as i64 - 1) as usize * ic, fill: rng.range(-128, 127) as i8 };
+        let p0 = rng.range(0, (oh * ow - 1) as i64) as usize;
+        let rows = rng.range(1, (oh * ow - p0) as i64) as usize;
+        let (mut s, mut v) = (vec![7i8; rows * kp + 20], vec![7i8; rows * kp + 20]);
+        im2col(&g, &img, p0, rows, kp, &mut s).unwrap();
+        im2col_simd(&g, &img, p0, rows, kp, &mut v).unwrap();
+        assert_eq!(s[..rows * kp], v[..rows * kp], "{win:?} ic {ic} c0 {}", g.c0);
+        for r in 0..rows {
+            let (oy, ox) = ((p0 + r) / ow, (p0 + r) % ow);
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    for ci in 0..ic {
+                        let iy = (oy * sh + ky * dh) as isize - pad_t as isize;
+                        let ix = (ox * sw + kx * dw) as isize - pad_l as isize;
+                        let want = if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                            img[(iy as usize * w + ix as usize) * c + g.c0 + ci]
+                        } else {
+                            g.fill
+                        };
+                        assert_eq!(s[r * kp + (ky * kw + kx) * ic + ci], want, "{win:?} r {r} tap {ky},{kx},{ci}");
+                    }
+                }
+            }
+            assert!(s[r * kp + k..(r + 1) * kp].iter().all(|&x| x == 0));
+        }
+        cases += 1;
+    }
+    assert!(cases > 200, "{cases}");
+    // Bad extents are errors.
+    let win = Window { n: 1, h: 2, w: 2, c: 1, oh: 2, ow: 2, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pad_t: 0, pad_l: 0 };
+    let g = Patches { win: &win, ic: 1, c0: 0, fill: 0 };
+    assert!(im2col_simd(&g, &[0; 3], 0, 4, 8, &mut [0; 32]).is_err());
+    assert!(im2col_simd(&g, &[0; 4], 0, 4, 8, &mut [0; 31]).is_err());
+    assert!(im2col_simd(&g, &[0; 4], 1, 4, 8, &mut [0; 32]).is_err());
+}

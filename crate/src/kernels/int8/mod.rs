@@ -18,6 +18,7 @@ pub mod add;
 pub mod dwconv;
 pub mod fixedpoint;
 pub mod gemm;
+pub mod im2col;
 pub mod quantize;
 pub mod requant;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
@@ -85,6 +86,14 @@ pub fn add_fast(p: &FastAdd, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> 
     return add::add_fast(p, a, b, out);
 }
 
+/// im2col rows of one image (see `im2col.rs`).
+pub fn im2col(g: &im2col::Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &mut [i8]) -> KResult<()> {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return im2col::im2col_simd(g, img, p0, rows, kp, dst);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    return im2col::im2col(g, img, p0, rows, kp, dst);
+}
+
 /// Float32 to int8 with one scale and zero point (see `quantize.rs`).
 pub fn quantize(p: &QuantizeParams, x: &[f32], out: &mut [i8]) -> KResult<()> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -117,7 +126,8 @@ pub struct GemmBench {
 /// Time `iters` int8 GEMMs `[m × k] · [k × n]` with per-channel fixed-point
 /// requantization to int8, as a 1x1 convolution runs them: weights packed
 /// once before the timed loop, deterministic pseudo-random data.
-pub fn bench_gemm(m: usize, k: usize, n: usize, iters: usize) -> KResult<GemmBench> {
+/// `fast` selects the fp32 requantization epilogue instead of the exact one.
+pub fn bench_gemm(m: usize, k: usize, n: usize, iters: usize, fast: bool) -> KResult<GemmBench> {
     if m == 0 || k == 0 || n == 0 || m.saturating_mul(k).max(n.saturating_mul(k)) > 1 << 26 {
         return Err(format!("bench_gemm: shape {m}x{k}x{n} is empty or too large"));
     }
@@ -132,9 +142,10 @@ pub fn bench_gemm(m: usize, k: usize, n: usize, iters: usize) -> KResult<GemmBen
     let w: Vec<i8> = (0..n * k).map(|_| (next() % 255) as i8).collect();
     let bias: Vec<i32> = (0..n).map(|_| (next() % 20001) as i32 - 10000).collect();
     let packed = PackedW::pack(n, k, &w, Some(&bias), 3)?;
-    let (mult, shift): (Vec<i32>, Vec<i32>) =
-        (0..n).map(|c| fixedpoint::quantize_multiplier(0.0004 + c as f64 * 1e-6)).unzip();
-    let rq = Requant::fixed(mult, shift, -5, -128, 127);
+    let real: Vec<f64> = (0..n).map(|c| 0.0004 + c as f64 * 1e-6).collect();
+    let (mult, shift): (Vec<i32>, Vec<i32>) = real.iter().map(|&r| fixedpoint::quantize_multiplier(r)).unzip();
+    let mut rq = Requant::fixed(mult, shift, -5, -128, 127).with_fp32(real.iter().map(|&r| r as f32).collect());
+    rq.set_fast(fast);
     let mut out = vec![0i8; m * n];
     let t0 = crate::clock::now_ms();
     for _ in 0..iters {

@@ -50,23 +50,40 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
     }
     let panels = w.n.div_ceil(NR);
     let store = TileOut::new(&out);
-    // The tile's rows as the dot reads them (`a ^ xor`), zero-padded to kp
-    // (the padded weights are zero, so any padding value would do).
+    // The tile's rows as the dot reads them (`a ^ xor`), row stride `ks`
+    // (k rounded up to 16 bytes). Bytes past k may hold anything (the
+    // packed weights there are zero), so rows are copied in whole 16-byte
+    // blocks, reading past k within `a` where it can.
     let kp = w.kp;
-    let mut rows_buf = vec![0u8; MR * kp];
+    let ks = w.k.div_ceil(16) * 16;
+    let mut rows_buf = vec![0u8; MR * ks.max(kp)];
+    let stride = ks.max(kp);
+    let xv = u8x16_splat(xor);
     for r0 in (0..m).step_by(MR) {
         let rows = MR.min(m - r0);
-        for (i, dst) in rows_buf.chunks_exact_mut(kp).enumerate() {
+        for (i, dst) in rows_buf.chunks_exact_mut(stride).enumerate() {
             // Rows past the end repeat the last row; their results are dropped.
-            let r = r0 + i.min(rows - 1);
-            for (d, &s) in dst.iter_mut().zip(&a[r * lda..r * lda + w.k]) {
-                *d = s as u8 ^ xor;
+            let start = (r0 + i.min(rows - 1)) * lda;
+            let mut j = 0;
+            while j < w.k {
+                if start + j + 16 <= a.len() {
+                    // Safety: 16 bytes in bounds of `a` and of `dst` (stride >= ks).
+                    unsafe {
+                        let v = v128_load(a.as_ptr().add(start + j) as *const v128);
+                        v128_store(dst.as_mut_ptr().add(j) as *mut v128, v128_xor(v, xv));
+                    }
+                } else {
+                    for t in j..w.k {
+                        dst[t] = a[start + t] as u8 ^ xor;
+                    }
+                }
+                j += 16;
             }
         }
         for p in 0..panels {
-            // Safety: `rows_buf` holds MR rows of `kp` bytes; `w` is a
-            // well-formed quad packing (panels of `kp * NR` bytes).
-            let acc = unsafe { tile(rows_buf.as_ptr(), kp, w, p) };
+            // Safety: `rows_buf` holds MR rows of `stride >= kp` bytes; `w`
+            // is a well-formed quad packing (panels of `kp * NR` bytes).
+            let acc = unsafe { tile(rows_buf.as_ptr(), stride, kp, w, p) };
             store.store(&acc, rows, r0, p, w.n, &mut out);
         }
     }
@@ -76,13 +93,13 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
 /// One 4×8 tile of panel `p` (accumulators with bias): per k quad, two
 /// weight vectors (channels 0-3, 4-7) against each row's quad broadcast.
 #[inline(always)]
-unsafe fn tile(x: *const u8, kp: usize, w: &PackedW, p: usize) -> [[v128; 2]; MR] {
+unsafe fn tile(x: *const u8, stride: usize, kp: usize, w: &PackedW, p: usize) -> [[v128; 2]; MR] {
     let bias0 = v128_load(w.bias.as_ptr().add(p * NR) as *const v128);
     let bias1 = v128_load(w.bias.as_ptr().add(p * NR + 4) as *const v128);
     let (mut c00, mut c01, mut c10, mut c11) = (bias0, bias1, bias0, bias1);
     let (mut c20, mut c21, mut c30, mut c31) = (bias0, bias1, bias0, bias1);
     let panel = w.data.as_ptr().add(p * kp * NR);
-    let (x0, x1, x2, x3) = (x, x.add(kp), x.add(2 * kp), x.add(3 * kp));
+    let (x0, x1, x2, x3) = (x, x.add(stride), x.add(2 * stride), x.add(3 * stride));
     for q in (0..kp).step_by(4) {
         let w0 = v128_load(panel.add(q * NR) as *const v128);
         let w1 = v128_load(panel.add(q * NR + 16) as *const v128);

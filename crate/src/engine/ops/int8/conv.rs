@@ -399,7 +399,8 @@ impl ConvI8 {
                 let mut p0 = 0;
                 while p0 < pixels {
                     let rows = chunk.min(pixels - p0);
-                    im2col(img, (h, w, c), &win, (self.kh, self.kw, self.ic), gi * self.ic, self.zp_in as i8, p0, rows, kp, &mut self.scratch);
+                    let patches = k8::im2col::Patches { win: &win, ic: self.ic, c0: gi * self.ic, fill: self.zp_in as i8 };
+                    kr(node, k8::im2col(&patches, img, p0, rows, kp, &mut self.scratch))?;
                     let o = &mut out[(b * pixels + p0) * self.oc + gi * opg..];
                     kr(node, k8::gemm(rows, &self.scratch[..rows * kp], kp, packed, GemmOut::I8 { out: o, ldc: self.oc, rq }))?;
                     p0 += rows;
@@ -411,50 +412,6 @@ impl ConvI8 {
     }
 }
 
-/// Rows `p0..p0+rows` (output pixels) of the im2col matrix of one image:
-/// row stride `kp`, columns `(ky, kx, ci)` for channels `c0..c0+ic`, padded
-/// taps `fill`, columns past `kh*kw*ic` zero.
-#[allow(clippy::too_many_arguments)]
-fn im2col(
-    img: &[i8],
-    (h, w, c): (usize, usize, usize),
-    win: &Window,
-    (kh, kw, ic): (usize, usize, usize),
-    c0: usize,
-    fill: i8,
-    p0: usize,
-    rows: usize,
-    kp: usize,
-    dst: &mut [i8],
-) {
-    let k = kh * kw * ic;
-    for r in 0..rows {
-        let p = p0 + r;
-        let (oy, ox) = (p / win.ow, p % win.ow);
-        let row = &mut dst[r * kp..(r + 1) * kp];
-        for ky in 0..kh {
-            let iy = (oy * win.sh + ky * win.dh) as isize - win.pad_t as isize;
-            for kx in 0..kw {
-                let ix = (ox * win.sw + kx * win.dw) as isize - win.pad_l as isize;
-                let d = &mut row[(ky * kw + kx) * ic..(ky * kw + kx + 1) * ic];
-                if iy >= 0 && (iy as usize) < h && ix >= 0 && (ix as usize) < w {
-                    let s = ((iy as usize) * w + ix as usize) * c + c0;
-                    if ic <= 8 {
-                        // Few channels (first layers): a loop beats a memcpy call.
-                        for (o, &v) in d.iter_mut().zip(&img[s..s + ic]) {
-                            *o = v;
-                        }
-                    } else {
-                        d.copy_from_slice(&img[s..s + ic]);
-                    }
-                } else {
-                    d.fill(fill);
-                }
-            }
-        }
-        row[k..].fill(0);
-    }
-}
 
 /// The taps of output pixel `(b, oy, ox)` that fall inside the image, as
 /// (offset of the input pixel, tap index `ky * kw + kx`).

@@ -1,0 +1,106 @@
+//! int8 im2col: rows `p0..p0+rows` (output pixels) of one image's patch
+//! matrix for the GEMM, row stride `kp`, columns `(ky, kx, ci)` for
+//! channels `c0..c0+ic`, padded taps `fill` (the input zero point), columns
+//! past `kh*kw*ic` zero.
+//!
+//! Where a window row lies inside the image and its taps are contiguous
+//! (dilation 1 along x, all channels of the image), the whole `kw*ic` run
+//! is one copy; elsewhere taps are copied one by one. [`im2col`] is the
+//! scalar reference; the SIMD128 twin ([`im2col_simd`], wasm only) copies
+//! short runs with one 16-byte load and store, letting the store spill
+//! past the run: everything it spills over is written again later (the
+//! next run of the row, the row's zero padding, or the next row), and a
+//! spill past the end of `dst` is never done.
+
+use super::gemm::KResult;
+use crate::kernels::conv::Window;
+
+/// The patch geometry of one image (channels `c0..c0+ic` of `c`).
+#[derive(Debug, Clone, Copy)]
+pub struct Patches<'a> {
+    pub win: &'a Window,
+    pub ic: usize,
+    pub c0: usize,
+    pub fill: i8,
+}
+
+fn check(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &[i8]) -> KResult<usize> {
+    let w = g.win;
+    let k = w.kh.checked_mul(w.kw).and_then(|x| x.checked_mul(g.ic)).ok_or("im2col: patch size overflows")?;
+    if kp < k {
+        return Err(format!("im2col: row stride {kp} is shorter than the patch {k}"));
+    }
+    if g.c0 + g.ic > w.c || img.len() < w.h * w.w * w.c {
+        return Err(format!("im2col: image of {} values for {}x{}x{} (channels {}..{})", img.len(), w.h, w.w, w.c, g.c0, g.c0 + g.ic));
+    }
+    if p0 + rows > w.oh * w.ow || dst.len() < rows * kp {
+        return Err(format!("im2col: rows {p0}..{} of {} pixels into {} values", p0 + rows, w.oh * w.ow, dst.len()));
+    }
+    Ok(k)
+}
+
+/// The shared walk; `run(dst, at, img, s, len)` copies `img[s..s+len]` to
+/// `dst[at..at+len]` (and may write past it, see the module docs).
+#[inline(always)]
+fn walk(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &mut [i8], k: usize, run: impl Fn(&mut [i8], usize, &[i8], usize, usize)) {
+    let w = g.win;
+    let (ic, c) = (g.ic, w.c);
+    let seg = w.kw * ic;
+    let contiguous = w.dw == 1 && ic == c;
+    for r in 0..rows {
+        let p = p0 + r;
+        let (oy, ox) = (p / w.ow, p % w.ow);
+        let base = r * kp;
+        let ix0 = (ox * w.sw) as isize - w.pad_l as isize;
+        let x_inside = ix0 >= 0 && ix0 as usize + (w.kw - 1) * w.dw < w.w;
+        for ky in 0..w.kh {
+            let iy = (oy * w.sh + ky * w.dh) as isize - w.pad_t as isize;
+            let at = base + ky * seg;
+            if iy < 0 || iy as usize >= w.h {
+                dst[at..at + seg].fill(g.fill);
+                continue;
+            }
+            let row_start = iy as usize * w.w;
+            if x_inside && contiguous {
+                let s = (row_start + ix0 as usize) * c;
+                run(dst, at, img, s, seg);
+                continue;
+            }
+            for kx in 0..w.kw {
+                let ix = ix0 + (kx * w.dw) as isize;
+                let d = at + kx * ic;
+                if ix >= 0 && (ix as usize) < w.w {
+                    let s = (row_start + ix as usize) * c + g.c0;
+                    run(dst, d, img, s, ic);
+                } else {
+                    dst[d..d + ic].fill(g.fill);
+                }
+            }
+        }
+        dst[base + k..base + kp].fill(0);
+    }
+}
+
+/// Scalar reference.
+pub fn im2col(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &mut [i8]) -> KResult<()> {
+    let k = check(g, img, p0, rows, kp, dst)?;
+    walk(g, img, p0, rows, kp, dst, k, |dst, at, img, s, len| dst[at..at + len].copy_from_slice(&img[s..s + len]));
+    Ok(())
+}
+
+/// SIMD128 twin: runs of at most 16 bytes move with one 16-byte load and
+/// store when both stay inside their slices.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn im2col_simd(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &mut [i8]) -> KResult<()> {
+    use core::arch::wasm32::*;
+    let k = check(g, img, p0, rows, kp, dst)?;
+    walk(g, img, p0, rows, kp, dst, k, |dst, at, img, s, len| {
+        if len <= 16 && s + 16 <= img.len() && at + 16 <= dst.len() {
+            // Safety: both 16-byte ranges were just checked in bounds.
+            unsafe { v128_store(dst.as_mut_ptr().add(at) as *mut v128, v128_load(img.as_ptr().add(s) as *const v128)) };
+        } else {
+            dst[at..at + len].copy_from_slice(&img[s..s + len]);
+        }
+    });
+    Ok(())
+}
