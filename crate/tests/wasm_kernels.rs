@@ -523,3 +523,46 @@ fn im2col_matches_scalar_and_the_definition() {
     assert!(im2col_simd(&g, &[0; 4], 0, 4, 8, &mut [0; 31]).is_err());
     assert!(im2col_simd(&g, &[0; 4], 1, 4, 8, &mut [0; 32]).is_err());
 }
+
+/// The relaxed depthwise kernel against its scalar twin (the quad
+/// reference), exact and fast epilogues, in the layout the probe chose.
+#[cfg(target_feature = "relaxed-simd")]
+#[wasm_bindgen_test]
+fn relaxed_dwconv_matches_scalar() {
+    use modelpress::kernels::int8::{dwquad, relaxed, PackedDwQ};
+    let Some(layout @ Layout::Quads { xor }) = k8::relaxed::quad_layout() else {
+        assert_eq!(k8::preferred_layout(), Layout::Pairs);
+        return;
+    };
+    let mut rng = Rng(4242);
+    let mut cases = 0;
+    for &c in &[1usize, 5, 15, 16, 17, 32, 33, 48] {
+        for &(kh, kw) in &[(1usize, 1usize), (3, 3), (2, 3), (5, 5), (3, 1), (2, 2)] {
+            for &(s, d) in &[(1usize, 1usize), (2, 1), (1, 2), (3, 2)] {
+                let (oh, ow) = (rng.range(1, 6) as usize, rng.range(1, 7) as usize);
+                let hp = (oh - 1) * s + (kh - 1) * d + 1 + rng.range(0, 2) as usize;
+                let wp = (ow - 1) * s + (kw - 1) * d + 1 + rng.range(0, 2) as usize;
+                let src = rng.i8s(kh * kw * c);
+                let bias: Vec<i32> = (0..c).map(|_| rng.range(-30000, 30000) as i32).collect();
+                let w = PackedDwQ::pack(layout, kh * kw, c, &src, Some(&bias), rng.range(-127, 128) as i32).unwrap();
+                let x: Vec<u8> = rng.i8s(hp * wp * w.cp).into_iter().map(|v| v as u8 ^ xor).collect();
+                let g = DwGeom { hp, wp, oh, ow, kh, kw, sh: s, sw: rng.pick(&[1, s]), dh: d, dw: rng.pick(&[1, d]) };
+                let rq = requant(&mut rng, c, c % 2 == 1);
+                for rq in [rq.clone(), fast(&rq)] {
+                    let (mut sv, mut vv) = (vec![0i8; oh * ow * c], vec![0i8; oh * ow * c]);
+                    dwquad::dwconv(&x, &g, &w, &rq, &mut sv).unwrap();
+                    relaxed::dwconv(&x, &g, &w, &rq, &mut vv).unwrap();
+                    assert_eq!(sv, vv, "c {c} k {kh}x{kw} geom {g:?} fast {}", rq.fast);
+                }
+                cases += 1;
+            }
+        }
+    }
+    assert!(cases >= 190);
+    // Short buffers are errors, not traps.
+    let w = PackedDwQ::pack(layout, 9, 16, &[1; 144], None, 0).unwrap();
+    let rq = Requant::fixed(vec![1 << 30; 16], vec![0; 16], 0, -128, 127);
+    let g = DwGeom { hp: 3, wp: 3, oh: 1, ow: 1, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1 };
+    assert!(relaxed::dwconv(&[0; 143], &g, &w, &rq, &mut [0; 16]).is_err());
+    assert!(relaxed::dwconv(&[0; 144], &g, &w, &rq, &mut [0; 15]).is_err());
+}

@@ -176,15 +176,33 @@ pub fn pad_input(
     w: usize,
     c: usize,
     mult: usize,
+    pads: (usize, usize),
+    dims: (usize, usize, usize),
+    fill: i8,
+    dst: &mut Vec<i16>,
+) -> KResult<()> {
+    pad_input_as(x, h, w, c, mult, pads, dims, fill, |v| v as i16, dst)
+}
+
+/// [`pad_input`] into any element type, each value mapped by `conv` (e.g.
+/// to the bytes `v ^ 0x80` the relaxed-dot kernel reads).
+#[allow(clippy::too_many_arguments)]
+pub fn pad_input_as<T: Copy + Default>(
+    x: &[i8],
+    h: usize,
+    w: usize,
+    c: usize,
+    mult: usize,
     (pad_t, pad_l): (usize, usize),
     (hp, wp, cp): (usize, usize, usize),
     fill: i8,
-    dst: &mut Vec<i16>,
+    conv: impl Fn(i8) -> T,
+    dst: &mut Vec<T>,
 ) -> KResult<()> {
     if x.len() != h * w * c || c * mult > cp || pad_t + h > hp || pad_l + w > wp {
         return Err("dwconv: padding geometry does not fit".into());
     }
-    let fill = fill as i16;
+    let fill = conv(fill);
     if dst.len() != hp * wp * cp {
         dst.clear();
         dst.resize(hp * wp * cp, fill);
@@ -200,14 +218,14 @@ pub fn pad_input(
         let body = &mut d[pad_l * cp..(pad_l + w) * cp];
         let src = &x[y * w * c..(y + 1) * w * c];
         if mult == 1 && c == cp {
-            // Contiguous: one widening copy per row.
+            // Contiguous: one converting copy per row.
             for (o, &v) in body.iter_mut().zip(src) {
-                *o = v as i16;
+                *o = conv(v);
             }
         } else {
             for (px, s) in body.chunks_exact_mut(cp).zip(src.chunks_exact(c)) {
                 for (ch, &v) in s.iter().enumerate() {
-                    px[ch * mult..(ch + 1) * mult].fill(v as i16);
+                    px[ch * mult..(ch + 1) * mult].fill(conv(v));
                 }
                 px[c * mult..].fill(fill);
             }

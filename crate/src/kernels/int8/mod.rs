@@ -16,6 +16,7 @@
 
 pub mod add;
 pub mod dwconv;
+pub mod dwquad;
 pub mod fixedpoint;
 pub mod gemm;
 pub mod im2col;
@@ -28,6 +29,7 @@ pub mod simd128;
 
 pub use add::{AddParams, FastAdd};
 pub use dwconv::{DwGeom, PackedDw};
+pub use dwquad::PackedDwQ;
 pub use gemm::{GemmOut, KResult, Layout, PackedW};
 pub use quantize::QuantizeParams;
 pub use requant::Requant;
@@ -84,6 +86,15 @@ pub fn add_fast(p: &FastAdd, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> 
     return simd128::add_fast(p, a, b, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     return add::add_fast(p, a, b, out);
+}
+
+/// Depthwise convolution on the tap-quad packing (see `dwquad.rs`): the
+/// relaxed-dot kernel in the relaxed build, the scalar reference elsewhere.
+pub fn dwconv_quads(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8]) -> KResult<()> {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+    return relaxed::dwconv(x, g, w, rq, out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd")))]
+    return dwquad::dwconv(x, g, w, rq, out);
 }
 
 /// im2col rows of one image (see `im2col.rs`).

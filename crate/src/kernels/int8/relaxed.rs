@@ -16,8 +16,11 @@
 use core::arch::wasm32::*;
 use std::sync::OnceLock;
 
+use super::dwconv::{DwGeom, CB};
+use super::dwquad::{self, PackedDwQ};
 use super::gemm::{self, GemmOut, KResult, Layout, PackedW, MR, NR};
-use super::simd128::{self, TileOut};
+use super::requant::Requant;
+use super::simd128::{self, Epilogue, TileOut};
 
 /// What `relaxed_dot(a, b, 0)` gives for lanes of `a = -128`, `b = 0xFF`
 /// and `a = 127`, `b = 0xFF` tells how the engine reads `b`.
@@ -117,4 +120,79 @@ unsafe fn tile(x: *const u8, stride: usize, kp: usize, w: &PackedW, p: usize) ->
         c31 = i32x4_relaxed_dot_i8x16_i7x16_add(w1, a3, c31);
     }
     [[c00, c01], [c10, c11], [c20, c21], [c30, c31]]
+}
+
+/// The depthwise convolution of `dwquad.rs`: per output pixel and block of
+/// 16 channels, four taps' input vectors are transposed with byte and
+/// 16-bit interleaves into four vectors of `[c: t0 t1 t2 t3]` (4 channels
+/// each), each met by one relaxed dot against the packed weights.
+pub fn dwconv(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8]) -> KResult<()> {
+    dwquad::check(x, g, w, rq, out)?;
+    let Some(epi) = Epilogue::new(rq, w.cp) else { return dwquad::dwconv(x, g, w, rq, out) };
+    if g.oh == 0 || g.ow == 0 || w.c == 0 {
+        return Ok(());
+    }
+    let (cp, c) = (w.cp, w.c);
+    let taps = w.tap_offsets(g);
+    let quads = taps.len() / 4;
+    for oy in 0..g.oh {
+        for ox in 0..g.ow {
+            let origin = (oy * g.sh * g.wp + ox * g.sw) * cp;
+            let orow = (oy * g.ow + ox) * c;
+            for cb in (0..cp).step_by(CB) {
+                // Safety: `dwquad::check` bounds every tap of every window
+                // inside the padded input; weights/bias hold `cp` channels
+                // for `quads` tap quads.
+                let q = unsafe {
+                    let mut a0 = v128_load(w.bias.as_ptr().add(cb) as *const v128);
+                    let mut a1 = v128_load(w.bias.as_ptr().add(cb + 4) as *const v128);
+                    let mut a2 = v128_load(w.bias.as_ptr().add(cb + 8) as *const v128);
+                    let mut a3 = v128_load(w.bias.as_ptr().add(cb + 12) as *const v128);
+                    let xb = x.as_ptr().add(origin + cb);
+                    for qi in 0..quads {
+                        let t = &taps[qi * 4..qi * 4 + 4];
+                        let x0 = v128_load(xb.add(t[0]) as *const v128);
+                        let x1 = v128_load(xb.add(t[1]) as *const v128);
+                        let x2 = v128_load(xb.add(t[2]) as *const v128);
+                        let x3 = v128_load(xb.add(t[3]) as *const v128);
+                        let lo01 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(x0, x1);
+                        let hi01 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(x0, x1);
+                        let lo23 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(x2, x3);
+                        let hi23 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(x2, x3);
+                        let wp = w.w.as_ptr().add((qi * cp + cb) * 4);
+                        a0 = i32x4_relaxed_dot_i8x16_i7x16_add(
+                            v128_load(wp as *const v128),
+                            i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(lo01, lo23),
+                            a0,
+                        );
+                        a1 = i32x4_relaxed_dot_i8x16_i7x16_add(
+                            v128_load(wp.add(16) as *const v128),
+                            i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(lo01, lo23),
+                            a1,
+                        );
+                        a2 = i32x4_relaxed_dot_i8x16_i7x16_add(
+                            v128_load(wp.add(32) as *const v128),
+                            i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(hi01, hi23),
+                            a2,
+                        );
+                        a3 = i32x4_relaxed_dot_i8x16_i7x16_add(
+                            v128_load(wp.add(48) as *const v128),
+                            i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(hi01, hi23),
+                            a3,
+                        );
+                    }
+                    let (q0, q1, q2, q3) = (epi.apply(a0, cb), epi.apply(a1, cb + 4), epi.apply(a2, cb + 8), epi.apply(a3, cb + 12));
+                    i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3))
+                };
+                if cb + CB <= c {
+                    unsafe { v128_store(out.as_mut_ptr().add(orow + cb) as *mut v128, q) };
+                } else {
+                    let mut t = [0i8; 16];
+                    unsafe { v128_store(t.as_mut_ptr() as *mut v128, q) };
+                    out[orow + cb..orow + c].copy_from_slice(&t[..c - cb]);
+                }
+            }
+        }
+    }
+    Ok(())
 }

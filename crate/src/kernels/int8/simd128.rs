@@ -220,6 +220,42 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
     Ok(())
 }
 
+/// A per-channel requantization on 4 lanes for kernels that walk channel
+/// blocks: fast fp32, or the exact fixed-point form.
+pub(super) enum Epilogue<'a> {
+    Fast(&'a [f32], Fp32K),
+    Exact { lanes: &'a Lanes, left: bool, zp: v128, lo: v128, hi: v128 },
+}
+
+impl<'a> Epilogue<'a> {
+    /// For `rq` over `cp` (padded) channels; `None` when neither SIMD form
+    /// applies (the caller then uses its scalar reference).
+    pub(super) fn new(rq: &'a Requant, cp: usize) -> Option<Epilogue<'a>> {
+        match (&rq.fp32, &rq.lanes, &rq.scale) {
+            (Some(s), _, _) if rq.fast && s.len() >= cp => Some(Epilogue::Fast(s, Fp32K::new(rq))),
+            (_, Some(l), Scale::Fixed { .. }) if l.mult.len() >= cp => Some(Epilogue::Exact {
+                lanes: l,
+                left: l.lmul.iter().any(|&v| v != 1),
+                zp: i32x4_splat(rq.zero_point),
+                lo: i32x4_splat(rq.min),
+                hi: i32x4_splat(rq.max),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Output values (zero point added, clamped) of channels `c..c+4`
+    /// (`c + 4 <= cp`).
+    #[inline(always)]
+    pub(super) fn apply(&self, acc: v128, c: usize) -> v128 {
+        // Safety: `new` checked that the scales / lanes cover `cp` channels.
+        match self {
+            Epilogue::Fast(s, k) => unsafe { fp32_4(acc, s, c, k) },
+            Epilogue::Exact { lanes, left, zp, lo, hi } => unsafe { requant4_lanes(acc, lanes, c, *zp, *lo, *hi, *left) },
+        }
+    }
+}
+
 /// Store the low `dst.len()` (at most [`NR`]) bytes of `q8`.
 #[inline(always)]
 fn store_row(q8: v128, dst: &mut [i8]) {
@@ -302,28 +338,11 @@ unsafe fn tile(rp: &[*const i8; MR], tails: &[[i8; KB]; MR], full_blocks: usize,
 /// `i32x4.dot_i16x8_s` against the interleaved weights).
 pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8]) -> KResult<()> {
     dwconv::check(x, g, w, rq, out)?;
-    // The epilogue: fast fp32, or exact fixed-point on SIMD lanes.
-    enum Epi<'a> {
-        Fast(&'a [f32], Fp32K),
-        Exact(&'a Lanes, bool),
-    }
-    let epi = match (&rq.fp32, &rq.lanes, &rq.scale) {
-        (Some(s), _, _) if rq.fast && s.len() >= w.cp => Epi::Fast(s, Fp32K::new(rq)),
-        (_, Some(l), Scale::Fixed { .. }) if l.mult.len() >= w.cp => Epi::Exact(l, l.lmul.iter().any(|&v| v != 1)),
-        _ => return dwconv::dwconv(x, g, w, rq, out),
-    };
+    let Some(epi) = Epilogue::new(rq, w.cp) else { return dwconv::dwconv(x, g, w, rq, out) };
     if g.oh == 0 || g.ow == 0 || w.c == 0 {
         return Ok(());
     }
-    let (zp, lo, hi) = (i32x4_splat(rq.zero_point), i32x4_splat(rq.min), i32x4_splat(rq.max));
-    // Safety (of the calls): the scales / lanes hold padded entries for
-    // every channel block.
-    let epi = |acc: v128, c: usize| -> v128 {
-        match &epi {
-            Epi::Fast(s, k) => unsafe { fp32_4(acc, s, c, k) },
-            Epi::Exact(l, left) => unsafe { requant4_lanes(acc, l, c, zp, lo, hi, *left) },
-        }
-    };
+    let epi = |acc: v128, c: usize| epi.apply(acc, c);
     let (cp, c) = (w.cp, w.c);
     let pairs = w.taps.div_ceil(2);
     // Input offsets (in elements) of every tap relative to the window origin;

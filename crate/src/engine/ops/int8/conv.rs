@@ -653,6 +653,29 @@ fn dw_filter(wv: &Value) -> BResult<(usize, usize, usize)> {
     }
 }
 
+/// Depthwise weights in the layout of this build's kernel.
+enum DwPacked {
+    /// Tap pairs, int16 (`dot_i16x8`: scalar, SIMD128).
+    Pairs(PackedDw),
+    /// Tap quads, int8 (the relaxed dot).
+    Quads(k8::PackedDwQ),
+}
+
+impl DwPacked {
+    fn cp(&self) -> usize {
+        match self {
+            DwPacked::Pairs(p) => p.cp,
+            DwPacked::Quads(p) => p.cp,
+        }
+    }
+    fn bytes(&self) -> usize {
+        match self {
+            DwPacked::Pairs(p) => p.bytes(),
+            DwPacked::Quads(p) => p.bytes(),
+        }
+    }
+}
+
 /// int8 DEPTHWISE_CONV_2D on the packed depthwise kernel.
 pub(crate) struct DwI8 {
     kh: usize,
@@ -660,7 +683,7 @@ pub(crate) struct DwI8 {
     oc: usize,
     geo: Geo,
     zp_in: i32,
-    packed: PackedDw,
+    packed: DwPacked,
     rq: Requant,
 }
 
@@ -676,7 +699,10 @@ impl DwI8 {
         let ws = channel_scales(f, oc)?;
         let (mult, shift) = conv_multipliers(qx.scale, &ws, qy.scale);
         let (lo, hi) = act_range(op, y, qy)?;
-        let packed = PackedDw::pack(kh * kw, oc, i8s(wv)?, bias.as_deref(), -qx.zp)?;
+        let packed = match k8::preferred_layout() {
+            layout @ k8::Layout::Quads { .. } => DwPacked::Quads(k8::PackedDwQ::pack(layout, kh * kw, oc, i8s(wv)?, bias.as_deref(), -qx.zp)?),
+            k8::Layout::Pairs => DwPacked::Pairs(PackedDw::pack(kh * kw, oc, i8s(wv)?, bias.as_deref(), -qx.zp)?),
+        };
         Ok(DwI8 {
             kh,
             kw,
@@ -707,21 +733,35 @@ impl DwI8 {
         let wp = (win.pad_l + w).max((win.ow - 1) * g.sw + (self.kw - 1) * g.dw + 1);
         let geom = DwGeom { hp, wp, oh: win.oh, ow: win.ow, kh: self.kh, kw: self.kw, sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw };
         let per_out = win.oh * win.ow * self.oc;
-        // The padded int16 image lives in one scratch buffer shared by all
+        // The padded image lives in one scratch buffer shared by all
         // depthwise nodes of the thread (they never run at the same time),
         // so it costs the largest image, not the sum.
         thread_local! {
             static PADDED: std::cell::RefCell<Vec<i16>> = const { std::cell::RefCell::new(Vec::new()) };
+            static PADDED_Q: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        let res = PADDED.with(|padded| -> std::result::Result<(), String> {
-            let mut padded = padded.borrow_mut();
-            for b in 0..n {
-                let img = &x[b * h * w * c..(b + 1) * h * w * c];
-                k8::dwconv::pad_input(img, h, w, c, mult, (win.pad_t, win.pad_l), (hp, wp, self.packed.cp), self.zp_in as i8, &mut padded)?;
-                k8::dwconv(&padded, &geom, &self.packed, &self.rq, &mut out[b * per_out..(b + 1) * per_out])?;
-            }
-            Ok(())
-        });
+        let (pads, dims, zp) = ((win.pad_t, win.pad_l), (hp, wp, self.packed.cp()), self.zp_in as i8);
+        let res = match &self.packed {
+            DwPacked::Pairs(packed) => PADDED.with(|padded| -> std::result::Result<(), String> {
+                let mut padded = padded.borrow_mut();
+                for b in 0..n {
+                    let img = &x[b * h * w * c..(b + 1) * h * w * c];
+                    k8::dwconv::pad_input(img, h, w, c, mult, pads, dims, zp, &mut padded)?;
+                    k8::dwconv(&padded, &geom, packed, &self.rq, &mut out[b * per_out..(b + 1) * per_out])?;
+                }
+                Ok(())
+            }),
+            DwPacked::Quads(packed) => PADDED_Q.with(|padded| -> std::result::Result<(), String> {
+                let mut padded = padded.borrow_mut();
+                let xor = packed.xor;
+                for b in 0..n {
+                    let img = &x[b * h * w * c..(b + 1) * h * w * c];
+                    k8::dwconv::pad_input_as(img, h, w, c, mult, pads, dims, zp, |v| v as u8 ^ xor, &mut padded)?;
+                    k8::dwconv_quads(&padded, &geom, packed, &self.rq, &mut out[b * per_out..(b + 1) * per_out])?;
+                }
+                Ok(())
+            }),
+        };
         kr(node, res)?;
         Ok(vec![qout(node, shape, out)?])
     }
