@@ -174,6 +174,7 @@ impl Value {
 #[derive(Default)]
 pub struct Pool {
     free: Vec<Vec<f32>>,
+    free_i8: Vec<Vec<i8>>,
     pub peak_bytes: usize,
     live_bytes: usize,
 }
@@ -198,13 +199,38 @@ impl Pool {
         self.peak_bytes = self.peak_bytes.max(self.live_bytes);
         v
     }
+    /// A buffer of `n` int8 values for a kernel that overwrites every one
+    /// of them: a reused buffer keeps its old contents (no zeroing pass);
+    /// reuses the smallest free buffer that fits.
+    pub fn take_i8_overwritten(&mut self, n: usize) -> Vec<i8> {
+        let best = self
+            .free_i8
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= n)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i);
+        match best {
+            Some(i) => {
+                let mut v = self.free_i8.swap_remove(i);
+                v.truncate(n);
+                v.resize(n, 0);
+                v
+            }
+            None => vec![0; n],
+        }
+    }
     /// Return a value's storage to the pool.
     pub fn give(&mut self, v: Value) {
-        if let Data::F32(buf) = v.data {
-            self.live_bytes = self.live_bytes.saturating_sub(buf.capacity() * 4);
-            if self.free.len() < 64 {
-                self.free.push(buf);
+        match v.data {
+            Data::F32(buf) => {
+                self.live_bytes = self.live_bytes.saturating_sub(buf.capacity() * 4);
+                if self.free.len() < 64 {
+                    self.free.push(buf);
+                }
             }
+            Data::I8(buf) if self.free_i8.len() < 64 => self.free_i8.push(buf),
+            _ => {}
         }
     }
 }

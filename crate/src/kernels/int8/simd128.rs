@@ -58,7 +58,8 @@ unsafe fn requant4_lanes(acc: v128, l: &Lanes, c: usize, zp: v128, lo: v128, hi:
 #[derive(Clone, Copy)]
 pub(super) struct Fp32K {
     lo: v128,
-    hi: v128,
+    /// The upper clamp, applied to the narrowed int8 bytes.
+    hi8: v128,
     magic: v128,
     bias: v128,
 }
@@ -68,21 +69,37 @@ impl Fp32K {
         const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds |y| <= 2^22 half to even
         Fp32K {
             lo: f32x4_splat((rq.min - rq.zero_point) as f32),
-            hi: f32x4_splat((rq.max - rq.zero_point) as f32),
+            hi8: i8x16_splat(rq.max.clamp(-128, 127) as i8),
             magic: f32x4_splat(MAGIC),
             bias: i32x4_splat(MAGIC.to_bits() as i32 - rq.zero_point),
         }
     }
 }
 
-/// The fast requantization (`requant::fp32_apply`) of 4 accumulators of
-/// channels `c..c+4` (`s` holds padded scales): convert, scale, clamp in
-/// float, round half to even with the magic-number add, add the zero point.
+/// The fast requantization (`requant::fp32_apply`) of 4 accumulators with
+/// their 4 scales, before the upper clamp: convert, scale, clamp below in
+/// float, round half to even with the magic-number add, add the zero
+/// point. Values above the output range stay above it (they saturate in
+/// the narrowing to int8, and [`Fp32K::finish`] clamps the bytes), as in
+/// XNNPACK's fp32 epilogue.
 #[inline(always)]
-pub(super) unsafe fn fp32_4(acc: v128, s: &[f32], c: usize, k: &Fp32K) -> v128 {
-    let f = f32x4_mul(f32x4_convert_i32x4(acc), v128_load(s.as_ptr().add(c) as *const v128));
-    let f = f32x4_pmin(f32x4_pmax(f, k.lo), k.hi);
+pub(super) fn fp32_4(acc: v128, scale: v128, k: &Fp32K) -> v128 {
+    let f = f32x4_pmax(f32x4_mul(f32x4_convert_i32x4(acc), scale), k.lo);
     i32x4_sub(f32x4_add(f, k.magic), k.bias)
+}
+
+impl Fp32K {
+    /// The upper clamp on narrowed int8 outputs.
+    #[inline(always)]
+    pub(super) fn finish(&self, q8: v128) -> v128 {
+        i8x16_min(q8, self.hi8)
+    }
+}
+
+/// Load 4 scales of channels `c..c+4`. Safety: `c + 4 <= s.len()`.
+#[inline(always)]
+unsafe fn scales4(s: &[f32], c: usize) -> v128 {
+    v128_load(s.as_ptr().add(c) as *const v128)
 }
 
 /// The fast requantization of `acc[i]` (channel `c0 + i`, `i < 4`) with
@@ -91,7 +108,8 @@ pub(super) unsafe fn fp32_4(acc: v128, s: &[f32], c: usize, k: &Fp32K) -> v128 {
 pub fn fp32_requant4(acc: [i32; 4], rq: &Requant, c0: usize) -> [i32; 4] {
     match &rq.fp32 {
         Some(s) if c0 + 4 <= s.len() => {
-            let v = unsafe { fp32_4(v128_load(acc.as_ptr() as *const v128), s, c0, &Fp32K::new(rq)) };
+            let v = unsafe { fp32_4(v128_load(acc.as_ptr() as *const v128), scales4(s, c0), &Fp32K::new(rq)) };
+            let v = i32x4_min(v, i32x4_splat(rq.max));
             [i32x4_extract_lane::<0>(v), i32x4_extract_lane::<1>(v), i32x4_extract_lane::<2>(v), i32x4_extract_lane::<3>(v)]
         }
         _ => core::array::from_fn(|i| rq.apply(acc[i], c0 + i)),
@@ -157,11 +175,11 @@ impl TileOut {
         match out {
             GemmOut::I8 { out, ldc, rq } if self.fp32.is_some() => {
                 let (k, s) = (self.fp32.as_ref().unwrap(), rq.fp32.as_deref().unwrap());
+                // Safety: `s` holds padded scales for every channel of the panel.
+                let (s0, s1) = unsafe { (scales4(s, n0), scales4(s, n0 + 4)) };
                 for (r, acc) in acc.iter().enumerate().take(rows) {
-                    // Safety: `s` holds padded scales for every channel of the panel.
-                    let (q0, q1) = unsafe { (fp32_4(acc[0], s, n0, k), fp32_4(acc[1], s, n0 + 4, k)) };
-                    let q16 = i16x8_narrow_i32x4(q0, q1);
-                    let q8 = i8x16_narrow_i16x8(q16, q16);
+                    let q16 = i16x8_narrow_i32x4(fp32_4(acc[0], s0, k), fp32_4(acc[1], s1, k));
+                    let q8 = k.finish(i8x16_narrow_i16x8(q16, q16));
                     store_row(q8, &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr]);
                 }
             }
@@ -244,14 +262,24 @@ impl<'a> Epilogue<'a> {
         }
     }
 
-    /// Output values (zero point added, clamped) of channels `c..c+4`
-    /// (`c + 4 <= cp`).
+    /// Output values (zero point added) of channels `c..c+4` (`c + 4 <=
+    /// cp`), clamped except above for the fast form: narrow to int8 and
+    /// pass the bytes through [`Epilogue::finish`].
     #[inline(always)]
     pub(super) fn apply(&self, acc: v128, c: usize) -> v128 {
         // Safety: `new` checked that the scales / lanes cover `cp` channels.
         match self {
-            Epilogue::Fast(s, k) => unsafe { fp32_4(acc, s, c, k) },
+            Epilogue::Fast(s, k) => fp32_4(acc, unsafe { scales4(s, c) }, k),
             Epilogue::Exact { lanes, left, zp, lo, hi } => unsafe { requant4_lanes(acc, lanes, c, *zp, *lo, *hi, *left) },
+        }
+    }
+
+    /// The last step on 16 narrowed int8 outputs.
+    #[inline(always)]
+    pub(super) fn finish(&self, q8: v128) -> v128 {
+        match self {
+            Epilogue::Fast(_, k) => k.finish(q8),
+            Epilogue::Exact { .. } => q8,
         }
     }
 }
@@ -342,7 +370,6 @@ pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8])
     if g.oh == 0 || g.ow == 0 || w.c == 0 {
         return Ok(());
     }
-    let epi = |acc: v128, c: usize| epi.apply(acc, c);
     let (cp, c) = (w.cp, w.c);
     let pairs = w.taps.div_ceil(2);
     // Input offsets (in elements) of every tap relative to the window origin;
@@ -380,8 +407,8 @@ pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8])
                         a2 = i32x4_add(a2, i32x4_dot_i16x8(l1, v128_load(wp.add(16) as *const v128)));
                         a3 = i32x4_add(a3, i32x4_dot_i16x8(h1, v128_load(wp.add(24) as *const v128)));
                     }
-                    let (q0, q1, q2, q3) = (epi(a0, cb), epi(a1, cb + 4), epi(a2, cb + 8), epi(a3, cb + 12));
-                    i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3))
+                    let (q0, q1, q2, q3) = (epi.apply(a0, cb), epi.apply(a1, cb + 4), epi.apply(a2, cb + 8), epi.apply(a3, cb + 12));
+                    epi.finish(i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3)))
                 };
                 if cb + CB <= c {
                     unsafe { v128_store(out.as_mut_ptr().add(orow + cb) as *mut v128, q) };

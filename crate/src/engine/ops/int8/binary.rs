@@ -129,7 +129,7 @@ impl Build for AddSub {
 }
 
 impl AddSub {
-    fn go<T: Q>(&self, node: &Node, inputs: &Inputs) -> Result<Value> {
+    fn go<T: Q>(&self, node: &mut Node, inputs: &Inputs) -> Result<Value> {
         let (lo, hi, sub) = (self.lo, self.hi, self.sub);
         match self.form {
             AddForm::General(p) => {
@@ -140,7 +140,7 @@ impl AddSub {
                     let (sa, a) = qin::<i8>(node, inputs, 0)?;
                     let (sb, b) = qin::<i8>(node, inputs, 1)?;
                     if sa == sb {
-                        let mut out = vec![0i8; a.len()];
+                        let mut out = node.pool.take_i8_overwritten(a.len());
                         match (self.use_fast, &self.fast) {
                             (true, Some(f)) => kr(node, k8::add_fast(f, a, b, &mut out))?,
                             _ => kr(node, k8::add(&p, a, b, &mut out))?,

@@ -380,7 +380,7 @@ impl ConvI8 {
         let win = kr(node, Window::new(n, h, w, c, self.kh, self.kw, (g.sh, g.sw), (g.dh, g.dw), g.padding))?;
         let shape = vec![n, win.oh, win.ow, self.oc];
         let total = checked_numel(node, &shape)?;
-        let mut out = vec![0i8; total];
+        let mut out = node.pool.take_i8_overwritten(total);
         let pixels = win.oh * win.ow;
         let opg = self.oc / ng;
         let direct = ng == 1 && self.kh == 1 && self.kw == 1 && g.sh == 1 && g.sw == 1 && win.pad_t == 0 && win.pad_l == 0;
@@ -725,7 +725,7 @@ impl DwI8 {
         let win = kr(node, Window::new(n, h, w, c, self.kh, self.kw, (g.sh, g.sw), (g.dh, g.dw), g.padding))?;
         let shape = vec![n, win.oh, win.ow, self.oc];
         let total = checked_numel(node, &shape)?;
-        let mut out = vec![0i8; total];
+        let mut out = node.pool.take_i8_overwritten(total);
         if total == 0 {
             return Ok(vec![qout(node, shape, out)?]);
         }
@@ -1003,7 +1003,7 @@ impl FcI8 {
         let (xs, x) = qin::<i8>(node, inputs, 0)?;
         let (batch, shape) = fc_shape(node, xs, x.len(), self.units, self.depth)?;
         let total = checked_numel(node, &shape)?;
-        let mut out = vec![0i8; total];
+        let mut out = node.pool.take_i8_overwritten(total);
         match &self.packed {
             Some(p) => kr(node, k8::gemm(batch, x, self.depth, p, GemmOut::I8 { out: &mut out, ldc: self.units, rq: &self.rq }))?,
             None => {
