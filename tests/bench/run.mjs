@@ -794,16 +794,20 @@ async function main() {
       const q = med('mobilenet_v2_100_int8', id);
       addTarget(`MobileNetV2-1.0 float / int8 speed-up, ${id}`, f && q ? f / q : null, limit, '>=', f && q ? `${fmtMs(f)} / ${fmtMs(q)} ms` : `${id} not run`);
     }
-    // Per build: the worst share of peak over the largest shapes; the target takes the best build.
+    // Per build: the worst share of peak over the largest 1x1 convolutions, read as the three with the
+    // largest weight matrices (K x N), where the multiply-add loop dominates; shapes with a small K are
+    // bound by the per-output requantization instead (all shapes are in the table above). The target
+    // takes the best build.
+    const LARGEST = [...GEMM_SHAPES].sort((a, b) => b.k * b.n - a.k * a.n).slice(0, 3);
     const gemmWorst = record.gemm
       .filter((x) => x.available)
-      .map((x) => ({ g: x, big: x.results.filter((r) => r.kind === 'int8' && r.ofPeak && r.m * r.k * r.n >= 7e6) }))
+      .map((x) => ({ g: x, big: x.results.filter((r) => r.kind === 'int8' && r.ofPeak && LARGEST.some((l) => l.m === r.m && l.k === r.k && l.n === r.n)) }))
       .filter((x) => x.big.length)
       .map((x) => ({ ...x, worst: Math.min(...x.big.map((r) => r.ofPeak)) }))
       .sort((a, b) => b.worst - a.worst);
     const gw = gemmWorst[0];
     addTarget(
-      'int8 GEMM on the largest 1x1 convs, share of instruction peak',
+      'int8 GEMM on the largest 1x1 convs (top 3 by K x N), share of instruction peak',
       gw ? gw.worst : null,
       0.6,
       '>=',
