@@ -187,12 +187,45 @@ const IM2COL_BUDGET: usize = 1 << 18;
 
 /// CONV_2D: input `[n,h,w,c]`, filter `[oc, kh, kw, c/groups]`, optional
 /// bias `[oc]`, output `[n, oh, ow, oc]` (overwritten). Grouped when
-/// `groups > 1` (`c` and `oc` divisible by it).
+/// `groups > 1` (`c` and `oc` divisible by it). Packs the filter on each
+/// call; [`pack_conv_filter`] + [`conv2d_packed`] pack it once.
 pub fn conv2d(
     win: &Window,
     groups: usize,
     input: &[f32],
     filter: &[f32],
+    bias: Option<&[f32]>,
+    oc: usize,
+    out: &mut [f32],
+) -> KResult<()> {
+    if groups == 0 || !win.c.is_multiple_of(groups) || !oc.is_multiple_of(groups) {
+        return Err(format!("conv: {} input / {oc} output channels not divisible into {groups} groups", win.c));
+    }
+    expect_len("conv filter", filter.len(), &[oc, win.kh, win.kw, win.c / groups])?;
+    let packed = pack_conv_filter(filter, oc, win.kh * win.kw * (win.c / groups), groups)?;
+    conv2d_packed(win, groups, input, &packed, bias, oc, out)
+}
+
+/// A CONV_2D filter `[oc, k]` (k = kh·kw·ig) packed for the GEMM, one
+/// [`PackedB`] per group.
+pub fn pack_conv_filter(filter: &[f32], oc: usize, k: usize, groups: usize) -> KResult<Vec<PackedB>> {
+    if groups == 0 || !oc.is_multiple_of(groups) {
+        return Err(format!("conv: {oc} output channels not divisible into {groups} groups"));
+    }
+    let need = oc.checked_mul(k).ok_or("conv: filter size overflows")?;
+    if filter.len() != need {
+        return Err(format!("conv filter has {} values, expected {need}", filter.len()));
+    }
+    let og = oc / groups;
+    (0..groups).map(|g| PackedB::pack(k, og, &filter[g * og * k..], 1, k)).collect()
+}
+
+/// [`conv2d`] with the filter packed by [`pack_conv_filter`].
+pub fn conv2d_packed(
+    win: &Window,
+    groups: usize,
+    input: &[f32],
+    packed: &[PackedB],
     bias: Option<&[f32]>,
     oc: usize,
     out: &mut [f32],
@@ -203,8 +236,11 @@ pub fn conv2d(
     }
     let ig = win.c / groups;
     let og = oc / groups;
+    let k = prod(&[win.kh, win.kw, ig])?;
+    if packed.len() != groups || packed.iter().any(|p| p.k() != k || p.n() != og) {
+        return Err(format!("conv: packed filter does not match {groups} groups of {og} x {k}"));
+    }
     expect_len("conv input", input.len(), &[win.n, win.h, win.w, win.c])?;
-    expect_len("conv filter", filter.len(), &[oc, win.kh, win.kw, ig])?;
     expect_len("conv output", out.len(), &[win.n, win.oh, win.ow, oc])?;
     if let Some(b) = bias {
         if b.len() != oc {
@@ -213,7 +249,6 @@ pub fn conv2d(
     }
     out.fill(0.0);
     let m = win.out_pixels()?;
-    let k = prod(&[win.kh, win.kw, ig])?;
     if m == 0 || oc == 0 {
         return Ok(());
     }
@@ -231,10 +266,9 @@ pub fn conv2d(
         && win.ow == win.w;
     let chunk_rows = (IM2COL_BUDGET / k).clamp(gemm::MR, m.max(gemm::MR));
     let mut col: Vec<f32> = Vec::new();
-    for g in 0..groups {
-        let pb = PackedB::pack(k, og, &filter[g * og * k..], 1, k)?;
+    for (g, pb) in packed.iter().enumerate() {
         if pointwise {
-            gemm::gemm_packed(m, &input[g * ig..], win.c, &pb, &mut out[g * og..], oc)?;
+            gemm::gemm_packed(m, &input[g * ig..], win.c, pb, &mut out[g * og..], oc)?;
             continue;
         }
         let mut r0 = 0;
@@ -245,7 +279,7 @@ pub fn conv2d(
             for (r, dst) in col.chunks_exact_mut(k).enumerate() {
                 im2col_row(win, input, g * ig, ig, r0 + r, dst);
             }
-            gemm::gemm_packed(rows, &col, k, &pb, &mut out[r0 * oc + g * og..], oc)?;
+            gemm::gemm_packed(rows, &col, k, pb, &mut out[r0 * oc + g * og..], oc)?;
             r0 += rows;
         }
     }

@@ -75,6 +75,10 @@ impl PackedB {
         }
         Ok(PackedB { k, n, panels, data })
     }
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.data.len() * 4
+    }
     pub fn k(&self) -> usize {
         self.k
     }

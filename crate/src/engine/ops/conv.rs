@@ -8,7 +8,7 @@
 //! Weights must be float32: a quantized or float16 constant that reaches
 //! these ops without a DEQUANTIZE in front is rejected at planning time.
 
-use super::{apply_fused, CheckFn, OpImpl, RunFn};
+use super::{apply_fused, CheckFn, OpImpl, PrepareFn, Prepared, RunFn};
 use crate::engine::{req, Inputs, Node, Value};
 use crate::error::Result;
 use crate::ir::{BuiltinOp, DType, Op, Subgraph};
@@ -34,6 +34,54 @@ pub fn register(op: BuiltinOp) -> Option<OpImpl> {
         _ => return None,
     };
     Some(OpImpl { run, check })
+}
+
+/// Plan-time state of this family's ops: CONV_2D packs a constant filter
+/// once (the GEMM's layout), instead of on every run.
+pub fn prepare(op: BuiltinOp) -> Option<PrepareFn> {
+    match op {
+        BuiltinOp::CONV_2D => Some(prepare_conv2d),
+        _ => None,
+    }
+}
+
+/// A float CONV_2D filter packed at plan time, for the input channel
+/// count the model declares.
+struct ConvPacked {
+    groups: usize,
+    oc: usize,
+    k: usize,
+    packs: Vec<gemm::PackedB>,
+}
+
+struct ConvF32 {
+    packed: Option<ConvPacked>,
+}
+
+fn prepare_conv2d(op: &Op, sg: &Subgraph, known: &[Option<&Value>]) -> std::result::Result<Box<dyn Prepared>, String> {
+    let packed = (|| {
+        let w = known.get(1).copied().flatten()?;
+        let f = w.as_f32()?;
+        let [oc, kh, kw, ig] = w.shape[..] else { return None };
+        let c = *sg.tensors.get(op.input(0)?)?.shape.get(3)?;
+        if ig == 0 || c <= 0 || c as usize % ig != 0 {
+            return None;
+        }
+        let groups = c as usize / ig;
+        let k = kh.checked_mul(kw)?.checked_mul(ig)?;
+        let packs = kc::pack_conv_filter(f, oc, k, groups).ok()?;
+        Some(ConvPacked { groups, oc, k, packs })
+    })();
+    Ok(Box::new(ConvF32 { packed }))
+}
+
+impl Prepared for ConvF32 {
+    fn run(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
+        conv2d_with(node, inputs, self.packed.as_ref())
+    }
+    fn bytes(&self) -> usize {
+        self.packed.as_ref().map_or(0, |p| p.packs.iter().map(gemm::PackedB::bytes).sum())
+    }
 }
 
 // ---------------------------------------------------------------- checks
@@ -207,6 +255,10 @@ fn alloc(node: &mut Node, shape: &[usize]) -> Result<Vec<f32>> {
 // ---------------------------------------------------------------- conv
 
 fn conv2d(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
+    conv2d_with(node, inputs, None)
+}
+
+fn conv2d_with(node: &mut Node, inputs: &Inputs, packed: Option<&ConvPacked>) -> Result<Vec<Value>> {
     let (xs, x) = fin(node, inputs, 0)?;
     let (ws, w) = fin(node, inputs, 1)?;
     let [n, h, wd, c] = rank4(node, "input", xs)?;
@@ -225,7 +277,12 @@ fn conv2d(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     let win = kr(node, Window::new(n, h, wd, c, kh, kw, strides, dil, padding))?;
     let shape = vec![n, win.oh, win.ow, oc];
     let mut out = alloc(node, &shape)?;
-    kr(node, kc::conv2d(&win, groups, x, w, bias, oc, &mut out))?;
+    match packed {
+        Some(p) if p.groups == groups && p.oc == oc && p.k == kh * kw * ig => {
+            kr(node, kc::conv2d_packed(&win, groups, x, &p.packs, bias, oc, &mut out))?
+        }
+        _ => kr(node, kc::conv2d(&win, groups, x, w, bias, oc, &mut out))?,
+    }
     finish(node, shape, out)
 }
 

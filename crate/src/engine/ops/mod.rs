@@ -88,7 +88,7 @@ fn no_prepare(_: BuiltinOp) -> Option<PrepareFn> {
 }
 
 const FAMILIES: [Family; 7] = [
-    (conv::register, no_prepare),
+    (conv::register, conv::prepare),
     (elementwise::register, no_prepare),
     (activation::register, no_prepare),
     (array::register, no_prepare),
