@@ -566,3 +566,43 @@ fn relaxed_dwconv_matches_scalar() {
     assert!(relaxed::dwconv(&[0; 143], &g, &w, &rq, &mut [0; 16]).is_err());
     assert!(relaxed::dwconv(&[0; 144], &g, &w, &rq, &mut [0; 15]).is_err());
 }
+
+/// The float GEMM tile: SIMD128 bit-identical to the scalar tile; the
+/// relaxed (fused multiply-add) tile within the rounding of one product
+/// per step.
+#[wasm_bindgen_test]
+fn float_tile_matches_scalar() {
+    use modelpress::kernels::gemm::{self as fg, MR, NR};
+    use modelpress::kernels::gemm_simd;
+    let mut rng = Rng(2718);
+    for kc in [1usize, 2, 3, 7, 64, 256] {
+        let f = |rng: &mut Rng| (rng.range(-1 << 20, 1 << 20) as f32) / (1 << 18) as f32;
+        let a: Vec<f32> = (0..kc * MR).map(|_| f(&mut rng)).collect();
+        let b: Vec<f32> = (0..kc * NR).map(|_| f(&mut rng)).collect();
+        let want = fg::micro(&a, &b);
+        assert_eq!(gemm_simd::micro_simd128(&a, &b), want, "kc {kc}");
+        #[cfg(target_feature = "relaxed-simd")]
+        {
+            let got = gemm_simd::micro_relaxed(&a, &b);
+            for r in 0..MR {
+                for j in 0..NR {
+                    let mag: f32 = (0..kc).map(|kk| (a[kk * MR + r] * b[kk * NR + j]).abs()).sum();
+                    assert!((got[r][j] - want[r][j]).abs() <= mag * kc as f32 * f32::EPSILON, "kc {kc} [{r}][{j}] {} vs {}", got[r][j], want[r][j]);
+                }
+            }
+        }
+    }
+    // And a whole GEMM through the build's tile against plain loops.
+    let (m, n, k) = (13usize, 19usize, 300usize);
+    let a: Vec<f32> = (0..m * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 64.0).collect();
+    let b: Vec<f32> = (0..k * n).map(|i| ((i * 53 % 97) as f32 - 48.0) / 32.0).collect();
+    let pb = fg::PackedB::pack(k, n, &b, n, 1).unwrap();
+    let mut c = vec![0f32; m * n];
+    fg::gemm_packed(m, &a, k, &pb, &mut c, n).unwrap();
+    for i in 0..m {
+        for j in 0..n {
+            let want: f64 = (0..k).map(|kk| a[i * k + kk] as f64 * b[kk * n + j] as f64).sum();
+            assert!((c[i * n + j] as f64 - want).abs() <= 1e-3, "[{i}][{j}] {} vs {want}", c[i * n + j]);
+        }
+    }
+}

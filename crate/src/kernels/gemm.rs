@@ -113,9 +113,22 @@ fn pack_a(a: &[f32], lda: usize, m: usize, i0: usize, mc: usize, kb: usize, kc: 
     }
 }
 
-/// The register tile: `acc += A_panel · B_panel` over `kc` steps.
+/// The register tile of this build: the relaxed-SIMD fused form, the
+/// SIMD128 twin, or the scalar reference.
 #[inline(always)]
-fn micro(a: &[f32], b: &[f32]) -> [[f32; NR]; MR] {
+fn tile(a: &[f32], b: &[f32]) -> [[f32; NR]; MR] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+    return super::gemm_simd::micro_relaxed(a, b);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(target_feature = "relaxed-simd")))]
+    return super::gemm_simd::micro_simd128(a, b);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    return micro(a, b);
+}
+
+/// The register tile: `acc += A_panel · B_panel` over `kc` steps (the
+/// scalar reference of `gemm_simd.rs`; plain loops LLVM vectorizes).
+#[inline(always)]
+pub fn micro(a: &[f32], b: &[f32]) -> [[f32; NR]; MR] {
     let mut acc = [[0.0f32; NR]; MR];
     for (av, bv) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
         for r in 0..MR {
@@ -160,7 +173,7 @@ pub fn gemm_packed(m: usize, a: &[f32], lda: usize, pb: &PackedB, c: &mut [f32],
                 let j0 = p * NR;
                 let nr = NR.min(n - j0);
                 for (ip, ap) in apack.chunks_exact(MR * kc).enumerate() {
-                    let acc = micro(ap, bp);
+                    let acc = tile(ap, bp);
                     let ib = i0 + ip * MR;
                     let mr = MR.min(i0 + mc - ib);
                     for (r, accr) in acc.iter().enumerate().take(mr) {
