@@ -64,7 +64,7 @@ fn prepare_conv2d(op: &Op, sg: &Subgraph, known: &[Option<&Value>]) -> std::resu
         let f = w.as_f32()?;
         let [oc, kh, kw, ig] = w.shape[..] else { return None };
         let c = *sg.tensors.get(op.input(0)?)?.shape.get(3)?;
-        if ig == 0 || c <= 0 || c as usize % ig != 0 {
+        if ig == 0 || c <= 0 || !(c as usize).is_multiple_of(ig) {
             return None;
         }
         let groups = c as usize / ig;

@@ -39,6 +39,7 @@ fn check(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &[i8])
     Ok(k)
 }
 
+#[allow(clippy::too_many_arguments)]
 /// The shared walk; `run(dst, at, img, s, len)` copies `img[s..s+len]` to
 /// `dst[at..at+len]` (and may write past it, see the module docs).
 #[inline(always)]

@@ -150,11 +150,12 @@ pub fn dwconv(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8])
                     let mut a3 = v128_load(w.bias.as_ptr().add(cb + 12) as *const v128);
                     let xb = x.as_ptr().add(origin + cb);
                     for qi in 0..quads {
-                        let t = &taps[qi * 4..qi * 4 + 4];
-                        let x0 = v128_load(xb.add(t[0]) as *const v128);
-                        let x1 = v128_load(xb.add(t[1]) as *const v128);
-                        let x2 = v128_load(xb.add(t[2]) as *const v128);
-                        let x3 = v128_load(xb.add(t[3]) as *const v128);
+                        // `taps` holds exactly `quads * 4` offsets.
+                        let t = taps.as_ptr().add(qi * 4);
+                        let x0 = v128_load(xb.add(*t) as *const v128);
+                        let x1 = v128_load(xb.add(*t.add(1)) as *const v128);
+                        let x2 = v128_load(xb.add(*t.add(2)) as *const v128);
+                        let x3 = v128_load(xb.add(*t.add(3)) as *const v128);
                         let lo01 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(x0, x1);
                         let hi01 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(x0, x1);
                         let lo23 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(x2, x3);
