@@ -51,7 +51,10 @@ fn lookup_prepared(op: &Op, sg: &Subgraph) -> std::result::Result<(OpImpl, Optio
 
 /// A planned subgraph, ready to run many times.
 pub struct Engine {
+    /// The graph (subgraphs without buffer bytes).
     model: Model,
+    /// Constants freed after planning because every reader packed them.
+    freed: Vec<bool>,
     order: Vec<usize>,
     impls: Vec<OpImpl>,
     /// Per-node state built at plan time (run instead of `impls[i].run`).
@@ -146,7 +149,27 @@ impl Engine {
             });
         }
 
-        let order = topo_order(sg, &consts)?;
+        // Constants every reader has taken in at plan time (packed weights)
+        // are freed: the engine then holds them once, in kernel layout.
+        let mut freed = vec![false; sg.tensors.len()];
+        for t in 0..sg.tensors.len() {
+            if consts[t].is_none() || sg.outputs.contains(&t) {
+                continue;
+            }
+            let mut readers = 0;
+            let all_captured = sg.ops.iter().enumerate().all(|(oi, op)| {
+                op.inputs.iter().enumerate().filter(|(_, i)| **i == Some(t)).all(|(pos, _)| {
+                    readers += 1;
+                    prepared[oi].as_ref().is_some_and(|p| p.captured_inputs().contains(&pos))
+                })
+            });
+            if readers > 0 && all_captured {
+                consts[t] = None;
+                freed[t] = true;
+            }
+        }
+
+        let order = topo_order(sg, &consts, &freed)?;
         let mut last_use: Vec<Option<usize>> = vec![None; sg.tensors.len()];
         for (pos, &oi) in order.iter().enumerate() {
             for t in sg.ops[oi].inputs.iter().flatten() {
@@ -156,7 +179,18 @@ impl Engine {
         for &t in &sg.outputs {
             last_use[t] = None; // graph outputs live to the end
         }
-        Ok(Engine { model: model.clone(), order, impls, prepared, consts, last_use, pool: Pool::default(), node_ms: None, profiled_runs: 0, peak_live: 0 })
+        // The engine keeps the graph, not the weights' bytes (the constants
+        // above hold what it runs with).
+        let graph = Model {
+            version: model.version,
+            description: None,
+            subgraphs: model.subgraphs.clone(),
+            buffers: Vec::new(),
+            metadata: Vec::new(),
+            metadata_buffer: Vec::new(),
+            signature_defs: Vec::new(),
+        };
+        Ok(Engine { model: graph, freed, order, impls, prepared, consts, last_use, pool: Pool::default(), node_ms: None, profiled_runs: 0, peak_live: 0 })
     }
 
     fn sg(&self) -> &Subgraph {
@@ -297,6 +331,9 @@ impl Engine {
                     .collect();
                 for (k, i) in op.inputs.iter().enumerate() {
                     if let (Some(t), None) = (i, ins[k]) {
+                        if self.freed[*t] {
+                            continue; // taken in by the node's prepared state
+                        }
                         return Err(Error::Exec {
                             node: oi,
                             op: op.kind.name(),
@@ -385,7 +422,7 @@ fn dims(shape: &[i32]) -> std::result::Result<Vec<usize>, String> {
 
 /// Execution order: the file's order when valid, else a topological sort;
 /// a cycle or a tensor nobody produces is an error.
-fn topo_order(sg: &Subgraph, consts: &[Option<Value>]) -> Result<Vec<usize>> {
+fn topo_order(sg: &Subgraph, consts: &[Option<Value>], freed: &[bool]) -> Result<Vec<usize>> {
     let n = sg.tensors.len();
     let mut producer: Vec<Option<usize>> = vec![None; n];
     for (oi, op) in sg.ops.iter().enumerate() {
@@ -396,7 +433,7 @@ fn topo_order(sg: &Subgraph, consts: &[Option<Value>]) -> Result<Vec<usize>> {
             producer[t] = Some(oi);
         }
     }
-    let available = |t: usize| consts[t].is_some() || sg.inputs.contains(&t);
+    let available = |t: usize| consts[t].is_some() || freed[t] || sg.inputs.contains(&t);
     for (oi, op) in sg.ops.iter().enumerate() {
         for t in op.inputs.iter().flatten() {
             if producer[*t].is_none() && !available(*t) && !sg.tensors[*t].is_variable {

@@ -49,8 +49,8 @@ pub fn prepare(op: BuiltinOp) -> Option<PrepareFn> {
 /// count the model declares.
 struct ConvPacked {
     groups: usize,
-    oc: usize,
-    k: usize,
+    /// The filter's shape `[oc, kh, kw, ig]`.
+    shape: [usize; 4],
     packs: Vec<gemm::PackedB>,
 }
 
@@ -70,7 +70,7 @@ fn prepare_conv2d(op: &Op, sg: &Subgraph, known: &[Option<&Value>]) -> std::resu
         let groups = c as usize / ig;
         let k = kh.checked_mul(kw)?.checked_mul(ig)?;
         let packs = kc::pack_conv_filter(f, oc, k, groups).ok()?;
-        Some(ConvPacked { groups, oc, k, packs })
+        Some(ConvPacked { groups, shape: [oc, kh, kw, ig], packs })
     })();
     Ok(Box::new(ConvF32 { packed }))
 }
@@ -81,6 +81,13 @@ impl Prepared for ConvF32 {
     }
     fn bytes(&self) -> usize {
         self.packed.as_ref().map_or(0, |p| p.packs.iter().map(gemm::PackedB::bytes).sum())
+    }
+    fn captured_inputs(&self) -> &'static [usize] {
+        if self.packed.is_some() {
+            &[1]
+        } else {
+            &[]
+        }
     }
 }
 
@@ -260,9 +267,16 @@ fn conv2d(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
 
 fn conv2d_with(node: &mut Node, inputs: &Inputs, packed: Option<&ConvPacked>) -> Result<Vec<Value>> {
     let (xs, x) = fin(node, inputs, 0)?;
-    let (ws, w) = fin(node, inputs, 1)?;
+    // With a packed filter the constant itself may have been freed: its
+    // shape comes from the packing.
+    let (w, [oc, kh, kw, ig]) = match packed {
+        Some(p) => (None, p.shape),
+        None => {
+            let (ws, w) = fin(node, inputs, 1)?;
+            (Some(w), rank4(node, "filter", ws)?)
+        }
+    };
     let [n, h, wd, c] = rank4(node, "input", xs)?;
-    let [oc, kh, kw, ig] = rank4(node, "filter", ws)?;
     if ig == 0 || c == 0 || c % ig != 0 {
         return node.err(format!("input channels {c} are not a multiple of filter input channels {ig}"));
     }
@@ -277,11 +291,10 @@ fn conv2d_with(node: &mut Node, inputs: &Inputs, packed: Option<&ConvPacked>) ->
     let win = kr(node, Window::new(n, h, wd, c, kh, kw, strides, dil, padding))?;
     let shape = vec![n, win.oh, win.ow, oc];
     let mut out = alloc(node, &shape)?;
-    match packed {
-        Some(p) if p.groups == groups && p.oc == oc && p.k == kh * kw * ig => {
-            kr(node, kc::conv2d_packed(&win, groups, x, &p.packs, bias, oc, &mut out))?
-        }
-        _ => kr(node, kc::conv2d(&win, groups, x, w, bias, oc, &mut out))?,
+    match (packed, w) {
+        (Some(p), _) if p.groups == groups => kr(node, kc::conv2d_packed(&win, groups, x, &p.packs, bias, oc, &mut out))?,
+        (_, Some(w)) => kr(node, kc::conv2d(&win, groups, x, w, bias, oc, &mut out))?,
+        _ => return node.err(format!("the filter was packed for {} groups, the input has {groups}", packed.map_or(0, |p| p.groups))),
     }
     finish(node, shape, out)
 }

@@ -31,6 +31,12 @@ pub trait Prepared: Send {
     fn set_fast(&mut self, _on: bool) -> bool {
         false
     }
+    /// Positions of the inputs whose constant values this state has taken
+    /// in (e.g. packed weights) and no longer reads at run time: the
+    /// engine may free those constants (the node then sees `None` there).
+    fn captured_inputs(&self) -> &'static [usize] {
+        &[]
+    }
 }
 
 /// Builds a node's [`Prepared`] state from its op, its subgraph and the

@@ -247,6 +247,11 @@ trait Weighted: Sized + Send + 'static {
     fn set_fast(&mut self, _on: bool) -> bool {
         false
     }
+    /// Inputs whose constants the state has taken in (see
+    /// `Prepared::captured_inputs`).
+    fn captured(&self) -> &'static [usize] {
+        &[]
+    }
 }
 
 impl<T: Weighted> Build for Lazy<T> {
@@ -271,6 +276,9 @@ impl<T: Weighted> Prepared for Lazy<T> {
     }
     fn set_fast(&mut self, on: bool) -> bool {
         self.0.as_mut().is_some_and(|t| t.set_fast(on))
+    }
+    fn captured_inputs(&self) -> &'static [usize] {
+        self.0.as_ref().map_or(&[], T::captured)
     }
 }
 
@@ -309,6 +317,13 @@ impl Weighted for ConvState {
         match self {
             ConvState::I8(s) => s.groups.iter_mut().fold(false, |any, (_, rq)| rq.set_fast(on) | any),
             ConvState::Wide(_) => false,
+        }
+    }
+    fn captured(&self) -> &'static [usize] {
+        match self {
+            // Weights and bias live in the packing.
+            ConvState::I8(_) => &[1, 2],
+            ConvState::Wide(_) => &[],
         }
     }
     fn exec(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
@@ -638,6 +653,12 @@ impl Weighted for DwState {
             DwState::Wide(_) => false,
         }
     }
+    fn captured(&self) -> &'static [usize] {
+        match self {
+            DwState::I8(_) => &[1, 2],
+            DwState::Wide(_) => &[],
+        }
+    }
     fn exec(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
         match self {
             DwState::I8(s) => s.exec(node, inputs),
@@ -933,6 +954,12 @@ impl Weighted for FcState {
             // (asymmetric weights) path stays exact.
             FcState::I8(s) if s.packed.is_some() => s.rq.set_fast(on),
             _ => false,
+        }
+    }
+    fn captured(&self) -> &'static [usize] {
+        match self {
+            FcState::I8(s) if s.packed.is_some() => &[1, 2],
+            _ => &[],
         }
     }
     fn exec(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
