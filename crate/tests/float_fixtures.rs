@@ -97,7 +97,7 @@ fn unsupported_ops_are_named() {
     let m = manifest();
     for e in m["models"].as_array().unwrap() {
         let file = e["file"].as_str().unwrap();
-        if !e["custom_ops"].as_array().is_some_and(|c| !c.is_empty()) {
+        if e["custom_ops"].as_array().is_none_or(|c| c.is_empty()) {
             continue;
         }
         let model = modelpress::load(&std::fs::read(dir().join(file)).unwrap()).unwrap();

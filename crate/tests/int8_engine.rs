@@ -20,6 +20,8 @@ use modelpress::engine::{Data, Engine, Value};
 use modelpress::formats::npy;
 use modelpress::kernels::int8::fixedpoint as fx;
 
+mod common;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
@@ -284,8 +286,6 @@ fn corrupted_int8_models_do_not_panic() {
 /// switching it off restores the exact results bit for bit.
 #[test]
 fn fast_requantization_stays_close_to_exact() {
-    #[path = "common/mod.rs"]
-    mod common;
     let model = common::model("digits_cnn_int8.tflite");
     // The fixture has int8 I/O: quantize the float test images with its
     // input parameters.
@@ -351,8 +351,6 @@ fn as_f32(v: &Value) -> Vec<f32> {
 /// `memory()` reports constants, prepared state and peak activations.
 #[test]
 fn packed_weights_are_held_once() {
-    #[path = "common/mod.rs"]
-    mod common;
     for name in ["digits_cnn_int8.tflite", "digits_cnn_float32.tflite"] {
         let model = common::model(name);
         let sg = &model.subgraphs[0];

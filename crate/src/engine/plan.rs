@@ -113,7 +113,7 @@ impl Engine {
             if data.is_empty() {
                 // A zero-element constant (e.g. empty axes) has an empty buffer.
                 let produced = sg.ops.iter().any(|o| o.outputs.contains(&ti));
-                let empty = t.shape.iter().any(|&d| d == 0);
+                let empty = t.shape.contains(&0);
                 if empty && !produced && !sg.inputs.contains(&ti) && t.dtype.size() > 0 {
                     let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
                     consts[ti] = Some(Value::from_bytes(t.dtype, shape, &[])?);

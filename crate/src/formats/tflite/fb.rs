@@ -78,7 +78,7 @@ impl<'a> Table<'a> {
         let vt_len: u16 = read_at(buf, vt, what)?;
         let obj_len: u16 = read_at(buf, vt + 2, what)?;
         let vt_len = vt_len as usize;
-        if vt_len < 4 || vt_len % 2 != 0 || vt + vt_len > buf.len() {
+        if vt_len < 4 || !vt_len.is_multiple_of(2) || vt + vt_len > buf.len() {
             return err(format!("{what}: malformed vtable"));
         }
         if pos + obj_len as usize > buf.len() {
