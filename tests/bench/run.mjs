@@ -116,8 +116,10 @@ const PKG = path.resolve(opt.pkg ?? path.join(ROOT, 'pkg'));
 // onnx: the ONNX equivalent for onnxruntime-web (same network and weights,
 // tf2onnx export or onnxruntime's own quantization of it), if one exists.
 const BUILTIN_MODELS = [
-  { id: 'mobilenet_v2_100_float', label: 'MobileNetV2-1.0-224 float', tflite: 'shared:mobilenet_v2_100_float32.tflite', range: [-1, 1], default: true },
-  { id: 'mobilenet_v2_100_int8', label: 'MobileNetV2-1.0-224 int8 (float I/O)', tflite: 'shared:mobilenet_variants/mobilenet_v2_100_int8_floatio.tflite', range: [-1, 1], default: true },
+  // ONNX twins of MobileNetV2-1.0 are made here (`npm run bench:onnx`: tf2onnx export of the same .tflite,
+  // onnxruntime's own static QDQ quantization), as shared/models/onnx has none.
+  { id: 'mobilenet_v2_100_float', label: 'MobileNetV2-1.0-224 float', tflite: 'shared:mobilenet_v2_100_float32.tflite', onnx: 'bench:mobilenet_v2_100_float32.onnx', range: [-1, 1], default: true },
+  { id: 'mobilenet_v2_100_int8', label: 'MobileNetV2-1.0-224 int8 (float I/O)', tflite: 'shared:mobilenet_variants/mobilenet_v2_100_int8_floatio.tflite', onnx: 'bench:mobilenet_v2_100_qdq_u8s8_perchannel.onnx', onnxNote: 'ONNX: QDQ u8s8 per-channel, float I/O (npm run bench:onnx)', range: [-1, 1], default: true },
   // The only MobileNetV2 with an ONNX twin in shared/models/onnx: the 0.35 width.
   { id: 'mobilenet_v2_035_float', label: 'MobileNetV2-0.35-224 float', tflite: 'shared:mobilenet_v2_035_float32.tflite', onnx: 'shared:onnx/mobilenet_v2_035_float32.onnx', range: [-1, 1], default: true },
   { id: 'mobilenet_v2_035_int8', label: 'MobileNetV2-0.35-224 logits int8 (float I/O)', tflite: 'shared:mobilenet_variants/mobilenet_v2_035_logits_int8_floatio.tflite', range: [-1, 1], default: false },
@@ -131,6 +133,7 @@ function resolveModelPath(p, base) {
   if (!p) return null;
   if (p.startsWith('shared:')) return path.join(SHARED, p.slice(7));
   if (p.startsWith('fixtures:')) return path.join(FIXTURES, p.slice(9));
+  if (p.startsWith('bench:')) return path.join(BENCH, 'models', p.slice(6));
   return path.resolve(base, p);
 }
 
@@ -788,7 +791,22 @@ async function main() {
       const b = bestMp('mobilenet_v2_100_int8', ids);
       addTarget(`int8 MobileNetV2-1.0 median / LiteRT.js median, ${mode} requantization`, b && lr ? b[1] / lr : null, 0.8, '<=', b ? `${b[0]} ${fmtMs(b[1])} ms vs ${fmtMs(lr)} ms` : `no modelpress ${mode} number`);
     }
-    addTarget('int8 MobileNetV2-1.0 median / onnxruntime-web int8 ONNX median', null, 0.8, '<=', 'no int8 ONNX of MobileNetV2-1.0 in shared/models/onnx');
+    {
+      const ort = med('mobilenet_v2_100_int8', 'ort');
+      for (const [mode, ids] of [
+        ['exact', mpRts.filter((r) => (r.requantization ?? 'exact') === 'exact').map((r) => r.id)],
+        ['fast', mpRts.filter((r) => r.requantization === 'fast').map((r) => r.id)],
+      ]) {
+        const b = bestMp('mobilenet_v2_100_int8', ids);
+        addTarget(
+          `int8 MobileNetV2-1.0 median / onnxruntime-web int8 ONNX median, ${mode}`,
+          b && ort ? b[1] / ort : null,
+          0.8,
+          '<=',
+          ort ? `${b ? `${b[0]} ${fmtMs(b[1])} ms` : `no modelpress ${mode} number`} vs ${fmtMs(ort)} ms (QDQ u8s8 ONNX twin)` : 'no onnxruntime-web number: make the ONNX twin with `npm run bench:onnx`',
+        );
+      }
+    }
     for (const [id, limit] of [['modelpress-relaxed', 2.5], ['modelpress-relaxed-fast', 2.5], ['modelpress-simd128', 1.6], ['modelpress-simd128-fast', 1.6]]) {
       const f = med('mobilenet_v2_100_float', id);
       const q = med('mobilenet_v2_100_int8', id);
