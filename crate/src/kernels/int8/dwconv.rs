@@ -96,13 +96,20 @@ pub struct DwGeom {
 
 /// Validate slice extents for one image.
 pub fn check(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &[i8]) -> KResult<()> {
-    if g.kh * g.kw != w.taps {
-        return Err(format!("dwconv: {}x{} window for {} packed taps", g.kh, g.kw, w.taps));
+    check_extents(x.len(), g, (w.taps, w.c, w.cp), rq, out.len())
+}
+
+/// The extent checks shared by the depthwise kernels' packings: a padded
+/// input of `x_len` values, weights of `taps` taps over `c` channels padded
+/// to `cp`, an output of `out_len` values.
+pub fn check_extents(x_len: usize, g: &DwGeom, (taps, c, cp): (usize, usize, usize), rq: &Requant, out_len: usize) -> KResult<()> {
+    if g.kh * g.kw != taps {
+        return Err(format!("dwconv: {}x{} window for {taps} packed taps", g.kh, g.kw));
     }
-    if rq.channels() < w.c {
-        return Err(format!("dwconv: requantization has {} channels for {}", rq.channels(), w.c));
+    if rq.channels() < c {
+        return Err(format!("dwconv: requantization has {} channels for {c}", rq.channels()));
     }
-    if g.oh == 0 || g.ow == 0 || w.c == 0 {
+    if g.oh == 0 || g.ow == 0 || c == 0 {
         return Ok(());
     }
     if g.sh == 0 || g.sw == 0 || g.dh == 0 || g.dw == 0 || g.kh == 0 || g.kw == 0 {
@@ -114,13 +121,13 @@ pub fn check(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &[i8]) -> K
         (Some(y), Some(x)) if y < g.hp && x < g.wp => {}
         _ => return Err(format!("dwconv: windows reach outside the padded {}x{} input", g.hp, g.wp)),
     }
-    let need_x = g.hp.checked_mul(g.wp).and_then(|v| v.checked_mul(w.cp)).ok_or("dwconv: input extent overflows")?;
-    if x.len() < need_x {
-        return Err(format!("dwconv: padded input needs {need_x} values, has {}", x.len()));
+    let need_x = g.hp.checked_mul(g.wp).and_then(|v| v.checked_mul(cp)).ok_or("dwconv: input extent overflows")?;
+    if x_len < need_x {
+        return Err(format!("dwconv: padded input needs {need_x} values, has {x_len}"));
     }
-    let need_o = g.oh.checked_mul(g.ow).and_then(|v| v.checked_mul(w.c)).ok_or("dwconv: output extent overflows")?;
-    if out.len() < need_o {
-        return Err(format!("dwconv: output needs {need_o} values, has {}", out.len()));
+    let need_o = g.oh.checked_mul(g.ow).and_then(|v| v.checked_mul(c)).ok_or("dwconv: output extent overflows")?;
+    if out_len < need_o {
+        return Err(format!("dwconv: output needs {need_o} values, has {out_len}"));
     }
     Ok(())
 }

@@ -94,33 +94,7 @@ impl PackedDwQ {
 
 /// Validate slice extents for one image (as `dwconv::check`).
 pub fn check(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &[i8]) -> KResult<()> {
-    if g.kh * g.kw != w.taps {
-        return Err(format!("dwconv: {}x{} window for {} packed taps", g.kh, g.kw, w.taps));
-    }
-    if rq.channels() < w.c {
-        return Err(format!("dwconv: requantization has {} channels for {}", rq.channels(), w.c));
-    }
-    if g.oh == 0 || g.ow == 0 || w.c == 0 {
-        return Ok(());
-    }
-    if g.sh == 0 || g.sw == 0 || g.dh == 0 || g.dw == 0 || g.kh == 0 || g.kw == 0 {
-        return Err("dwconv: strides, dilations and window must be positive".into());
-    }
-    let last_y = (g.oh - 1).checked_mul(g.sh).and_then(|v| v.checked_add((g.kh - 1) * g.dh));
-    let last_x = (g.ow - 1).checked_mul(g.sw).and_then(|v| v.checked_add((g.kw - 1) * g.dw));
-    match (last_y, last_x) {
-        (Some(y), Some(x)) if y < g.hp && x < g.wp => {}
-        _ => return Err(format!("dwconv: windows reach outside the padded {}x{} input", g.hp, g.wp)),
-    }
-    let need_x = g.hp.checked_mul(g.wp).and_then(|v| v.checked_mul(w.cp)).ok_or("dwconv: input extent overflows")?;
-    if x.len() < need_x {
-        return Err(format!("dwconv: padded input needs {need_x} values, has {}", x.len()));
-    }
-    let need_o = g.oh.checked_mul(g.ow).and_then(|v| v.checked_mul(w.c)).ok_or("dwconv: output extent overflows")?;
-    if out.len() < need_o {
-        return Err(format!("dwconv: output needs {need_o} values, has {}", out.len()));
-    }
-    Ok(())
+    super::dwconv::check_extents(x.len(), g, (w.taps, w.c, w.cp), rq, out.len())
 }
 
 /// Scalar reference on the quad packing.

@@ -20,7 +20,7 @@ use super::dwconv::{DwGeom, CB};
 use super::dwquad::{self, PackedDwQ};
 use super::gemm::{self, GemmOut, KResult, Layout, PackedW, MR, NR};
 use super::requant::Requant;
-use super::simd128::{self, Epilogue, TileOut};
+use super::simd128::{self, store_bytes, Epilogue, TileOut};
 
 /// What `relaxed_dot(a, b, 0)` gives for lanes of `a = -128`, `b = 0xFF`
 /// and `a = 127`, `b = 0xFF` tells how the engine reads `b`.
@@ -185,13 +185,7 @@ pub fn dwconv(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8])
                     let (q0, q1, q2, q3) = (epi.apply(a0, cb), epi.apply(a1, cb + 4), epi.apply(a2, cb + 8), epi.apply(a3, cb + 12));
                     epi.finish(i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3)))
                 };
-                if cb + CB <= c {
-                    unsafe { v128_store(out.as_mut_ptr().add(orow + cb) as *mut v128, q) };
-                } else {
-                    let mut t = [0i8; 16];
-                    unsafe { v128_store(t.as_mut_ptr() as *mut v128, q) };
-                    out[orow + cb..orow + c].copy_from_slice(&t[..c - cb]);
-                }
+                store_bytes(q, &mut out[orow + cb..orow + c.min(cb + CB)]);
             }
         }
     }

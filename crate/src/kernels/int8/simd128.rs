@@ -180,7 +180,7 @@ impl TileOut {
                 for (r, acc) in acc.iter().enumerate().take(rows) {
                     let q16 = i16x8_narrow_i32x4(fp32_4(acc[0], s0, k), fp32_4(acc[1], s1, k));
                     let q8 = k.finish(i8x16_narrow_i16x8(q16, q16));
-                    store_row(q8, &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr]);
+                    store_bytes(q8, &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr]);
                 }
             }
             GemmOut::I8 { out, ldc, rq } if self.fused => {
@@ -193,7 +193,7 @@ impl TileOut {
                     };
                     let q16 = i16x8_narrow_i32x4(q0, q1);
                     let q8 = i8x16_narrow_i16x8(q16, q16);
-                    store_row(q8, &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr]);
+                    store_bytes(q8, &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr]);
                 }
             }
             _ => {
@@ -284,10 +284,13 @@ impl<'a> Epilogue<'a> {
     }
 }
 
-/// Store the low `dst.len()` (at most [`NR`]) bytes of `q8`.
+/// Store the low `dst.len()` (at most 16) bytes of `q8`: one store for
+/// 16 or 8 bytes, a copy through a buffer for a tail.
 #[inline(always)]
-fn store_row(q8: v128, dst: &mut [i8]) {
-    if dst.len() == NR {
+pub(super) fn store_bytes(q8: v128, dst: &mut [i8]) {
+    if dst.len() == 16 {
+        unsafe { v128_store(dst.as_mut_ptr() as *mut v128, q8) };
+    } else if dst.len() == 8 {
         unsafe { v128_store64_lane::<0>(q8, dst.as_mut_ptr() as *mut u64) };
     } else {
         let mut t = [0i8; 16];
@@ -410,13 +413,7 @@ pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8])
                     let (q0, q1, q2, q3) = (epi.apply(a0, cb), epi.apply(a1, cb + 4), epi.apply(a2, cb + 8), epi.apply(a3, cb + 12));
                     epi.finish(i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3)))
                 };
-                if cb + CB <= c {
-                    unsafe { v128_store(out.as_mut_ptr().add(orow + cb) as *mut v128, q) };
-                } else {
-                    let mut t = [0i8; 16];
-                    unsafe { v128_store(t.as_mut_ptr() as *mut v128, q) };
-                    out[orow + cb..orow + c].copy_from_slice(&t[..c - cb]);
-                }
+                store_bytes(q, &mut out[orow + cb..orow + c.min(cb + CB)]);
             }
         }
     }
@@ -447,6 +444,33 @@ fn rdbpot4(x: v128, e: u32) -> v128 {
     i32x4_sub(i32x4_shr(x, e), i32x4_gt(rem, threshold))
 }
 
+/// `out[i] = f(a[i], b[i])` on equal-length int8 slices, 16 values a
+/// step: `four` maps 4 lanes widened to int32 (results within int8 after
+/// the saturating narrowing), `one` does the tail.
+#[inline(always)]
+fn zip_map16(a: &[i8], b: &[i8], out: &mut [i8], four: impl Fn(v128, v128) -> v128, one: impl Fn(i32, i32) -> i32) {
+    let n = a.len().min(b.len()).min(out.len());
+    let full = n / 16 * 16;
+    for i in (0..full).step_by(16) {
+        // Safety: i + 16 <= n for all three slices.
+        unsafe {
+            let av = v128_load(a.as_ptr().add(i) as *const v128);
+            let bv = v128_load(b.as_ptr().add(i) as *const v128);
+            let (al, ah) = (i16x8_extend_low_i8x16(av), i16x8_extend_high_i8x16(av));
+            let (bl, bh) = (i16x8_extend_low_i8x16(bv), i16x8_extend_high_i8x16(bv));
+            let q0 = four(i32x4_extend_low_i16x8(al), i32x4_extend_low_i16x8(bl));
+            let q1 = four(i32x4_extend_high_i16x8(al), i32x4_extend_high_i16x8(bl));
+            let q2 = four(i32x4_extend_low_i16x8(ah), i32x4_extend_low_i16x8(bh));
+            let q3 = four(i32x4_extend_high_i16x8(ah), i32x4_extend_high_i16x8(bh));
+            let q = i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3));
+            v128_store(out.as_mut_ptr().add(i) as *mut v128, q);
+        }
+    }
+    for i in full..n {
+        out[i] = one(a[i] as i32, b[i] as i32) as i8;
+    }
+}
+
 /// The elementwise ADD/SUB of `add.rs`, SIMD128 (16 values a step).
 pub fn add(p: &AddParams, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
     if a.len() != b.len() || a.len() != out.len() {
@@ -467,26 +491,7 @@ pub fn add(p: &AddParams, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
         let r = i32x4_add(rdbpot4(srdhm4(raw, mo), eo), off_out);
         i32x4_min(i32x4_max(r, lo), hi)
     };
-    let n = a.len();
-    let full = n / 16 * 16;
-    for i in (0..full).step_by(16) {
-        // Safety: i + 16 <= n for all three slices.
-        unsafe {
-            let av = v128_load(a.as_ptr().add(i) as *const v128);
-            let bv = v128_load(b.as_ptr().add(i) as *const v128);
-            let (al, ah) = (i16x8_extend_low_i8x16(av), i16x8_extend_high_i8x16(av));
-            let (bl, bh) = (i16x8_extend_low_i8x16(bv), i16x8_extend_high_i8x16(bv));
-            let q0 = one(i32x4_extend_low_i16x8(al), i32x4_extend_low_i16x8(bl));
-            let q1 = one(i32x4_extend_high_i16x8(al), i32x4_extend_high_i16x8(bl));
-            let q2 = one(i32x4_extend_low_i16x8(ah), i32x4_extend_low_i16x8(bh));
-            let q3 = one(i32x4_extend_high_i16x8(ah), i32x4_extend_high_i16x8(bh));
-            let q = i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3));
-            v128_store(out.as_mut_ptr().add(i) as *mut v128, q);
-        }
-    }
-    for i in full..n {
-        out[i] = p.one(a[i] as i32, b[i] as i32) as i8;
-    }
+    zip_map16(a, b, out, one, |x, y| p.one(x, y));
     Ok(())
 }
 
@@ -503,26 +508,7 @@ pub fn add_fast(p: &FastAdd, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> 
         let acc = i32x4_add(bias, i32x4_add(i32x4_mul(x, ma), i32x4_mul(y, mb)));
         i32x4_add(i32x4_min(i32x4_max(i32x4_shr(acc, shift), lo), hi), zp)
     };
-    let n = a.len();
-    let full = n / 16 * 16;
-    for i in (0..full).step_by(16) {
-        // Safety: i + 16 <= n for all three slices.
-        unsafe {
-            let av = v128_load(a.as_ptr().add(i) as *const v128);
-            let bv = v128_load(b.as_ptr().add(i) as *const v128);
-            let (al, ah) = (i16x8_extend_low_i8x16(av), i16x8_extend_high_i8x16(av));
-            let (bl, bh) = (i16x8_extend_low_i8x16(bv), i16x8_extend_high_i8x16(bv));
-            let q0 = one(i32x4_extend_low_i16x8(al), i32x4_extend_low_i16x8(bl));
-            let q1 = one(i32x4_extend_high_i16x8(al), i32x4_extend_high_i16x8(bl));
-            let q2 = one(i32x4_extend_low_i16x8(ah), i32x4_extend_low_i16x8(bh));
-            let q3 = one(i32x4_extend_high_i16x8(ah), i32x4_extend_high_i16x8(bh));
-            let q = i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3));
-            v128_store(out.as_mut_ptr().add(i) as *mut v128, q);
-        }
-    }
-    for i in full..n {
-        out[i] = p.one(a[i] as i32, b[i] as i32) as i8;
-    }
+    zip_map16(a, b, out, one, |x, y| p.one(x, y));
     Ok(())
 }
 
