@@ -29,6 +29,8 @@ fi
 
 # Rust -> wasm toolchain, pinned.
 rustup target add wasm32-unknown-unknown
+# std sources, for the threaded build's -Z build-std (scripts/build.sh)
+rustup component add rust-src
 WB_VER=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 [[ -n "$WB_VER" ]] || { echo "error: no wasm-bindgen version in Cargo.lock" >&2; exit 1; }
 [[ "$(wasm-pack --version 2>/dev/null)" == "wasm-pack 0.15.1" ]] || cargo install wasm-pack --version 0.15.1 --locked

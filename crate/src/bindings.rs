@@ -279,7 +279,9 @@ pub fn bench_gemm_i8(m: u32, k: u32, n: u32, iters: u32, fast: Option<bool>) -> 
 /// Which instruction set this wasm build was compiled for.
 #[wasm_bindgen(js_name = buildInfo)]
 pub fn build_info() -> JsValue {
-    let build = if cfg!(target_feature = "relaxed-simd") {
+    let build = if cfg!(target_feature = "atomics") {
+        "relaxed-simd-threads"
+    } else if cfg!(target_feature = "relaxed-simd") {
         "relaxed-simd"
     } else if cfg!(target_feature = "simd128") {
         "simd128"
@@ -290,5 +292,45 @@ pub fn build_info() -> JsValue {
     let _ = Reflect::set(&obj, &"build".into(), &build.into());
     let _ = Reflect::set(&obj, &"version".into(), &version().into());
     let _ = Reflect::set(&obj, &"gemm".into(), &crate::kernels::int8::gemm_kernel().into());
+    let _ = Reflect::set(&obj, &"threads".into(), &(crate::par::threads() as u32).into());
     obj.into()
+}
+
+/// Threaded build: whether this build has worker threads at all.
+#[wasm_bindgen(js_name = threadsSupported)]
+pub fn threads_supported() -> bool {
+    cfg!(target_feature = "atomics")
+}
+
+/// Threaded build: the body of a worker thread (a Web Worker that
+/// instantiated this module on the shared memory, see `js/threads.mjs`).
+/// Takes part in the kernels' parallel work and never returns, except when
+/// the worker set was already fixed. Other builds: an error.
+#[wasm_bindgen(js_name = threadWorkerLoop)]
+pub fn thread_worker_loop() -> Result<(), JsValue> {
+    #[cfg(target_feature = "atomics")]
+    {
+        crate::par::worker_loop();
+        Ok(())
+    }
+    #[cfg(not(target_feature = "atomics"))]
+    Err(js_err(Error::InvalidArgument("this wasm build has no threads (use the relaxed-simd-threads build)".into())))
+}
+
+/// Threaded build: workers that have entered their loop so far.
+#[wasm_bindgen(js_name = threadsStarted)]
+pub fn threads_started() -> u32 {
+    #[cfg(target_feature = "atomics")]
+    return crate::par::started() as u32;
+    #[cfg(not(target_feature = "atomics"))]
+    0
+}
+
+/// Threaded build: fix the worker set to the started workers and use them;
+/// returns the threads kernels now spread over (workers + caller).
+#[wasm_bindgen(js_name = threadsEnable)]
+pub fn threads_enable() -> u32 {
+    #[cfg(target_feature = "atomics")]
+    crate::par::enable();
+    crate::par::threads() as u32
 }

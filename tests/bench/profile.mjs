@@ -23,6 +23,7 @@ const { values: opt, positionals } = parseArgs({
     runs: { type: 'string', default: '30' },
     top: { type: 'string', default: '15' },
     requant: { type: 'string', default: 'exact' },
+    threads: { type: 'string', default: '1' }, // > 1: the web-threads build with that many threads
     chromium: { type: 'string', default: '/usr/bin/chromium' },
   },
 });
@@ -35,6 +36,7 @@ const { server, port } = await startServer({
   mounts: [
     ['/bench/', path.join(BENCH, 'page')],
     ['/pkg/', path.join(REPO, 'pkg')],
+    ['/js/', path.join(REPO, 'js')],
   ],
   models: new Map([['m.tflite', model]]),
 });
@@ -47,9 +49,15 @@ try {
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${port}/bench/index.html?noauto`);
   const res = await page.evaluate(
-    async ({ build, runs, requant }) => {
-      const glue = await import(`/pkg/${build}/modelpress.js`);
-      await glue.default({ module_or_path: `/pkg/${build}/modelpress_bg.wasm` });
+    async ({ build, runs, requant, threads }) => {
+      let glue;
+      if (threads > 1) {
+        const { startThreads } = await import('/js/threads.mjs');
+        ({ glue } = await startThreads(`/pkg/${build}/modelpress.js`, `/pkg/${build}/modelpress_bg.wasm`, threads - 1));
+      } else {
+        glue = await import(`/pkg/${build}/modelpress.js`);
+        await glue.default({ module_or_path: `/pkg/${build}/modelpress_bg.wasm` });
+      }
       const bytes = new Uint8Array(await (await fetch('/models/m.tflite')).arrayBuffer());
       const m = new glue.WasmModel(bytes);
       m.setRequantization?.(requant);
@@ -67,10 +75,10 @@ try {
       const wall = (performance.now() - t0) / runs;
       return { info: glue.buildInfo(), nodes, wall, memory: m.memoryInfo?.() ?? null };
     },
-    { build: opt.build, runs: Number(opt.runs), requant: opt.requant },
+    { build: Number(opt.threads) > 1 && opt.build === 'web-relaxed' ? 'web-threads' : opt.build, runs: Number(opt.runs), requant: opt.requant, threads: Number(opt.threads) },
   );
   const total = res.nodes.reduce((a, n) => a + n.ms, 0);
-  console.log(`build ${res.info.build} · GEMM ${res.info.gemm} · requantization ${opt.requant} · ${res.nodes.length} nodes · sum of nodes ${total.toFixed(2)} ms · wall per run ${res.wall.toFixed(2)} ms`);
+  console.log(`build ${res.info.build} · threads ${res.info.threads ?? 1} · GEMM ${res.info.gemm} · requantization ${opt.requant} · ${res.nodes.length} nodes · sum of nodes ${total.toFixed(2)} ms · wall per run ${res.wall.toFixed(2)} ms`);
   if (res.memory) console.log(`memory: ${JSON.stringify(res.memory)}`);
   const byOp = new Map();
   for (const n of res.nodes) {

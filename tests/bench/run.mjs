@@ -37,15 +37,17 @@ const HELP = `usage: node tests/bench/run.mjs [options]
   --rounds R        split the timed runs into R rounds, the runtimes taking
                     turns (in rotating order) between rounds, so that load
                     from other processes is shared out fairly (default 5)
-  --threads N       threads for the peers that have them (default 1;
-                    modelpress has no threaded build: it stays at 1)
+  --threads N       threads for the peers that have them and for the
+                    modelpress-threads* runtimes (default 1; those then use
+                    2; the other modelpress builds stay at 1)
   --throttle R      CPU slow-down via CDP Emulation.setCPUThrottlingRate
                     (e.g. 4 for phone-like numbers; default 1 = off)
   --models LIST     comma-separated model ids, or "all" (default: the
                     default set; --list shows them)
   --runtimes LIST   comma-separated runtime ids (default: all available;
                     modelpress-scalar, modelpress-simd128, modelpress-relaxed,
-                    modelpress-simd128-fast, modelpress-relaxed-fast, litert,
+                    modelpress-simd128-fast, modelpress-relaxed-fast,
+                    modelpress-threads, modelpress-threads-fast, litert,
                     litert-compat, tfjs-tflite, ort)
   --shared DIR      reference models folder (default ../shared/models
                     beside the repo, or $MODELPRESS_SHARED_MODELS)
@@ -102,6 +104,9 @@ function intOpt(name, min) {
 const RUNS = Math.round(intOpt('runs', 1));
 const WARMUP = Math.round(intOpt('warmup', 0));
 const THREADS = Math.round(intOpt('threads', 1));
+// The threaded modelpress build runs with --threads, and with 2 when that is 1
+// (its point is the scaling; the single-thread builds stay at 1).
+const MP_THREADS = Math.max(2, THREADS);
 const ROUNDS = Math.min(RUNS, Math.round(intOpt('rounds', 1)));
 const THROTTLE = intOpt('throttle', 1);
 const TIMEOUT_MS = intOpt('timeout', 1) * 1000 * THROTTLE;
@@ -169,13 +174,16 @@ const MP_BUILDS = [
   { dir: 'web', id: 'modelpress-simd128-fast', requant: 'fast' },
   { dir: 'web-relaxed', id: 'modelpress-relaxed' },
   { dir: 'web-relaxed', id: 'modelpress-relaxed-fast', requant: 'fast' },
+  // The threaded build (relaxed SIMD + wasm threads): MP_THREADS threads.
+  { dir: 'web-threads', id: 'modelpress-threads', threaded: true },
+  { dir: 'web-threads', id: 'modelpress-threads-fast', requant: 'fast', threaded: true },
 ];
 
 function runtimeList() {
   const list = [];
   for (const b of MP_BUILDS) {
     const wasm = path.join(PKG, b.dir, 'modelpress_bg.wasm');
-    if (existsSync(wasm)) list.push({ id: b.id, kind: 'modelpress', pkgDir: b.dir, label: b.id, wasm: [wasm], requant: b.requant ?? null });
+    if (existsSync(wasm)) list.push({ id: b.id, kind: 'modelpress', pkgDir: b.dir, label: b.threaded ? `${b.id} (${MP_THREADS} threads)` : b.id, wasm: [wasm], requant: b.requant ?? null, threaded: !!b.threaded });
   }
   const nm = path.join(BENCH, 'node_modules');
   const has = (p) => existsSync(path.join(nm, p));
@@ -390,6 +398,7 @@ async function main() {
     mounts: [
       ['/bench/', path.join(BENCH, 'page')],
       ['/pkg/', snapshot],
+      ['/js/', path.join(ROOT, 'js')],
       ['/peers/', path.join(BENCH, 'node_modules')],
     ],
     models: served,
@@ -486,12 +495,12 @@ async function main() {
       variant: rt.variant,
       pkgDir: rt.pkgDir,
       requant: rt.requant ?? null,
-      threads: rt.kind === 'modelpress' ? 1 : THREADS,
+      threads: rt.kind === 'modelpress' ? (rt.threaded ? MP_THREADS : 1) : THREADS,
       warmModel: rt.kind === 'tfjs' ? warmTflite : rt.kind === 'ort' ? warmOnnx : null,
     };
     const rtRec = { id: rt.id, label: rt.label, kind: rt.kind, threads: rtSpec.threads, notes: [] };
     if (rt.kind === 'modelpress') rtRec.requantization = rt.requant ?? 'exact';
-    if (rt.kind === 'modelpress' && THREADS > 1) rtRec.notes.push('no threaded modelpress build: ran on 1 thread');
+    if (rt.kind === 'modelpress' && !rt.threaded && THREADS > 1) rtRec.notes.push('a single-thread build: ran on 1 thread');
     if (rt.id === 'litert-compat' && THREADS > 1) {
       rtRec.notes.push('the compat build has no threads: ran on 1 thread');
       rtSpec.threads = 1;
@@ -674,6 +683,28 @@ async function main() {
       ['l', 'l'],
     ),
   );
+
+  // Thread scaling of the threaded build: its median against the same
+  // kernels on one thread (the relaxed build), and LiteRT.js's when it ran
+  // threaded in this run.
+  const scaling = [];
+  for (const m of active) {
+    for (const [one, many] of [['modelpress-relaxed', 'modelpress-threads'], ['modelpress-relaxed-fast', 'modelpress-threads-fast']]) {
+      const a = record.results.find((x) => x.model === m.id && x.runtime === one);
+      const b = record.results.find((x) => x.model === m.id && x.runtime === many);
+      if (a?.status === 'ok' && b?.status === 'ok') scaling.push({ model: m.id, runtime: many, threads: MP_THREADS, oneMs: a.median, manyMs: b.median, speedup: a.median / b.median });
+    }
+  }
+  if (scaling.length) {
+    console.log(`\nThread scaling: the threaded build on ${MP_THREADS} threads against the relaxed build on 1 (same kernels)`);
+    console.log(
+      table(
+        ['model', 'runtime', '1 thread', `${MP_THREADS} threads`, 'speed-up'],
+        scaling.map((r) => [r.model, r.runtime, fmtMs(r.oneMs), fmtMs(r.manyMs), `${r.speedup.toFixed(2)}x`]),
+        ['l', 'l'],
+      ),
+    );
+  }
 
   // Our int8 vs our float, per build.
   const pairs = [
@@ -877,6 +908,7 @@ async function main() {
     results: record.results.map((r) => (r.output ? { ...r, output: { ...r.output, values: r.output.values.slice(0, 16) } } : r)),
     targets,
     ratios,
+    threadScaling: scaling,
     int8Speedups: speedups,
     wasmSizes: sizes,
     gemm: record.gemm,

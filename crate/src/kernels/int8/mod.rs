@@ -27,6 +27,10 @@ pub mod relaxed;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::par::{self, SharedMut};
+
 pub use add::{AddParams, FastAdd};
 pub use dwconv::{DwGeom, PackedDw};
 pub use dwquad::PackedDwQ;
@@ -62,8 +66,108 @@ pub fn gemm_kernel() -> &'static str {
     }
 }
 
+/// Below this many multiply-adds a kernel call stays on one thread (the
+/// fork-join costs a few microseconds).
+const PAR_MIN_MACS: usize = 1 << 20;
+
 /// `out[m][n] = requant(bias[n] + Σ_k a[m][k] w[n][k])` (see `gemm.rs`).
+/// With worker threads (threaded build), large GEMMs are split by rows.
 pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, out: GemmOut) -> KResult<()> {
+    let threads = par::threads();
+    if threads > 1 && m >= 2 * gemm::MR && m.saturating_mul(w.n).saturating_mul(w.k) >= PAR_MIN_MACS {
+        gemm::check(m, a, lda, w, &out)?;
+        return gemm_rows(threads, m, a, lda, w, out);
+    }
+    gemm_one(m, a, lda, w, out)
+}
+
+/// The GEMM split into row blocks (whole tiles) run as parallel tasks;
+/// `gemm::check` has passed.
+fn gemm_rows(threads: usize, m: usize, a: &[i8], lda: usize, w: &PackedW, out: GemmOut) -> KResult<()> {
+    let tiles = m.div_ceil(gemm::MR);
+    // A few tasks per thread, so that uneven progress balances out.
+    let per = tiles.div_ceil((threads * 3).min(tiles)) * gemm::MR;
+    let tasks = m.div_ceil(per);
+    let failed = AtomicBool::new(false);
+    let rows = |i: usize| (i * per, ((i + 1) * per).min(m));
+    match out {
+        GemmOut::I8 { out, ldc, rq } if ldc >= w.n => {
+            let p = SharedMut(out.as_mut_ptr());
+            par::run(tasks, &|i| {
+                let (r0, r1) = rows(i);
+                // Safety: `check` bounded `out` to `(m - 1) * ldc + n` values;
+                // with `ldc >= n` the tasks' row ranges are disjoint.
+                let o = unsafe { core::slice::from_raw_parts_mut(p.get().add(r0 * ldc), (r1 - r0 - 1) * ldc + w.n) };
+                if gemm_one(r1 - r0, &a[r0 * lda..], lda, w, GemmOut::I8 { out: o, ldc, rq }).is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+            });
+        }
+        GemmOut::I32 { out, ldc } if ldc >= w.n => {
+            let p = SharedMut(out.as_mut_ptr());
+            par::run(tasks, &|i| {
+                let (r0, r1) = rows(i);
+                // Safety: as above.
+                let o = unsafe { core::slice::from_raw_parts_mut(p.get().add(r0 * ldc), (r1 - r0 - 1) * ldc + w.n) };
+                if gemm_one(r1 - r0, &a[r0 * lda..], lda, w, GemmOut::I32 { out: o, ldc }).is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+            });
+        }
+        out => return gemm_one(m, a, lda, w, out),
+    }
+    if failed.load(Ordering::Relaxed) {
+        return Err("gemm: a row block failed its checks".into());
+    }
+    Ok(())
+}
+
+/// Run a depthwise kernel over blocks of output rows as parallel tasks when
+/// the build has worker threads and the layer is large enough; `one` runs
+/// the kernel on one block (its own padded-input window and output rows).
+fn dw_rows<T: Sync>(
+    x: &[T],
+    g: &DwGeom,
+    (cp, c): (usize, usize),
+    out: &mut [i8],
+    one: &(dyn Fn(&[T], &DwGeom, &mut [i8]) -> KResult<()> + Sync),
+) -> KResult<()> {
+    let threads = par::threads();
+    let macs = g.oh.saturating_mul(g.ow).saturating_mul(c).saturating_mul(g.kh * g.kw);
+    if threads == 1 || g.oh < 2 || macs < PAR_MIN_MACS / 2 {
+        return one(x, g, out);
+    }
+    let per = g.oh.div_ceil((threads * 3).min(g.oh));
+    let tasks = g.oh.div_ceil(per);
+    let row_in = g.wp * cp;
+    let row_out = g.ow * c;
+    let failed = AtomicBool::new(false);
+    let p = SharedMut(out.as_mut_ptr());
+    let out_len = out.len();
+    par::run(tasks, &|i| {
+        let (y0, y1) = (i * per, ((i + 1) * per).min(g.oh));
+        let top = y0 * g.sh;
+        let sub = DwGeom { hp: (y1 - y0 - 1) * g.sh + (g.kh - 1) * g.dh + 1, oh: y1 - y0, ..*g };
+        let (xs, xe) = (top * row_in, (top + sub.hp) * row_in);
+        let (os, oe) = (y0 * row_out, y1 * row_out);
+        if xe > x.len() || oe > out_len {
+            failed.store(true, Ordering::Relaxed);
+            return;
+        }
+        // Safety: `oe <= out.len()`, and the tasks' output row ranges are disjoint.
+        let o = unsafe { core::slice::from_raw_parts_mut(p.get().add(os), oe - os) };
+        if one(&x[xs..xe], &sub, o).is_err() {
+            failed.store(true, Ordering::Relaxed);
+        }
+    });
+    if failed.load(Ordering::Relaxed) {
+        // Rerun whole on this thread for the kernel's own error message.
+        return one(x, g, out);
+    }
+    Ok(())
+}
+
+fn gemm_one(m: usize, a: &[i8], lda: usize, w: &PackedW, out: GemmOut) -> KResult<()> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
     return relaxed::gemm(m, a, lda, w, out);
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(target_feature = "relaxed-simd")))]
@@ -91,6 +195,11 @@ pub fn add_fast(p: &FastAdd, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> 
 /// Depthwise convolution on the tap-quad packing (see `dwquad.rs`): the
 /// relaxed-dot kernel in the relaxed build, the scalar reference elsewhere.
 pub fn dwconv_quads(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8]) -> KResult<()> {
+    dwquad::check(x, g, w, rq, out)?;
+    dw_rows(x, g, (w.cp, w.c), out, &|x, g, out| dwconv_quads_one(x, g, w, rq, out))
+}
+
+fn dwconv_quads_one(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8]) -> KResult<()> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
     return relaxed::dwconv(x, g, w, rq, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd")))]
@@ -115,6 +224,11 @@ pub fn quantize(p: &QuantizeParams, x: &[f32], out: &mut [i8]) -> KResult<()> {
 
 /// Depthwise convolution of one padded image (see `dwconv.rs`).
 pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8]) -> KResult<()> {
+    dwconv::check(x, g, w, rq, out)?;
+    dw_rows(x, g, (w.cp, w.c), out, &|x, g, out| dwconv_one(x, g, w, rq, out))
+}
+
+fn dwconv_one(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8]) -> KResult<()> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     return simd128::dwconv(x, g, w, rq, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]

@@ -177,6 +177,21 @@ impl TileOut {
                 let (k, s) = (self.fp32.as_ref().unwrap(), rq.fp32.as_deref().unwrap());
                 // Safety: `s` holds padded scales for every channel of the panel.
                 let (s0, s1) = unsafe { (scales4(s, n0), scales4(s, n0 + 4)) };
+                let row8 = |acc: &[v128; 2]| i16x8_narrow_i32x4(fp32_4(acc[0], s0, k), fp32_4(acc[1], s1, k));
+                if rows == MR && nr == NR && (r0 + MR - 1) * *ldc + n0 + NR <= out.len() {
+                    // A whole tile: two rows narrowed per vector, 8 bytes a row.
+                    // Safety: the check above bounds all four 8-byte rows.
+                    unsafe {
+                        let base = out.as_mut_ptr().add(r0 * *ldc + n0);
+                        let q01 = k.finish(i8x16_narrow_i16x8(row8(&acc[0]), row8(&acc[1])));
+                        v128_store64_lane::<0>(q01, base as *mut u64);
+                        v128_store64_lane::<1>(q01, base.add(*ldc) as *mut u64);
+                        let q23 = k.finish(i8x16_narrow_i16x8(row8(&acc[2]), row8(&acc[3])));
+                        v128_store64_lane::<0>(q23, base.add(2 * *ldc) as *mut u64);
+                        v128_store64_lane::<1>(q23, base.add(3 * *ldc) as *mut u64);
+                    }
+                    return;
+                }
                 for (r, acc) in acc.iter().enumerate().take(rows) {
                     let q16 = i16x8_narrow_i32x4(fp32_4(acc[0], s0, k), fp32_4(acc[1], s1, k));
                     let q8 = k.finish(i8x16_narrow_i16x8(q16, q16));

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// int8 GEMM micro-benchmark of one modelpress build in headless Chromium, on
+// MobileNetV2's 1x1 convolution shapes: GMAC/s and ns per output. A
+// development tool beside `npm run bench` (which prints the same table for
+// every build), not a test.
+//
+//   node tests/bench/gemm.mjs [--build web-relaxed] [--requant fast|exact] [--ms 300]
+
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './lib/server.mjs';
+
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(BENCH, '../..');
+const { values: opt } = parseArgs({
+  options: {
+    build: { type: 'string', default: 'web-relaxed' },
+    requant: { type: 'string', default: 'fast' },
+    ms: { type: 'string', default: '300' },
+    shapes: { type: 'string' }, // e.g. 12544x16x96,3136x16x96
+    chromium: { type: 'string', default: '/usr/bin/chromium' },
+  },
+});
+const SHAPES = [
+  [12544, 16, 96], [12544, 32, 16], [12544, 27, 32], [3136, 24, 144], [3136, 144, 24], [3136, 96, 24],
+  [784, 32, 192], [784, 192, 32], [196, 64, 384], [196, 384, 64], [196, 96, 576], [196, 576, 96],
+  [49, 160, 960], [49, 960, 160], [49, 960, 320], [49, 320, 1280],
+];
+const shapes = opt.shapes ? opt.shapes.split(',').map((s) => s.split('x').map(Number)) : SHAPES;
+const { server, port } = await startServer({ mounts: [['/bench/', path.join(BENCH, 'page')], ['/pkg/', path.join(REPO, 'pkg')]], models: new Map() });
+const { chromium } = await import('playwright-core');
+const browser = await chromium.launch({
+  executablePath: opt.chromium,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+try {
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${port}/bench/index.html?noauto`);
+  const res = await page.evaluate(
+    async ({ build, fast, shapes, minMs }) => {
+      const glue = await import(`/pkg/${build}/modelpress.js`);
+      await glue.default({ module_or_path: `/pkg/${build}/modelpress_bg.wasm` });
+      const out = [];
+      for (const [m, k, n] of shapes) {
+        glue.benchGemmI8(m, k, n, 2, fast);
+        let iters = 1;
+        let r;
+        for (;;) {
+          r = glue.benchGemmI8(m, k, n, iters, fast);
+          if (r.ms >= minMs) break;
+          iters *= Math.max(2, Math.ceil(minMs / Math.max(r.ms, 0.05)));
+        }
+        out.push({ m, k, n, gmac: r.macs / r.ms / 1e6, nsPerOut: (r.ms * 1e6) / (m * n * iters), checksum: r.checksum });
+      }
+      return { info: glue.buildInfo(), out };
+    },
+    { build: opt.build, fast: opt.requant === 'fast', shapes, minMs: Number(opt.ms) },
+  );
+  console.log(`build ${res.info.build} · GEMM ${res.info.gemm} · requantization ${opt.requant}`);
+  for (const r of res.out) {
+    console.log(`  ${`${r.m}x${r.k}x${r.n}`.padEnd(14)} ${r.gmac.toFixed(1).padStart(6)} GMAC/s  ${r.nsPerOut.toFixed(3).padStart(6)} ns/out  checksum ${r.checksum}`);
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
