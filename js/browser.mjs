@@ -18,7 +18,7 @@ export { ModelpressError, RecipeError, AbortError, UnsupportedRuntimeError, Work
  * call terminates the worker (a new one is started for the next call);
  * dispose() terminates it.
  * @param {Uint8Array|ArrayBuffer|ArrayBufferView|Blob|Response} input
- * @param {{workerUrl?: string|URL, build?: string, signal?: AbortSignal}} [options]
+ * @param {{workerUrl?: string|URL, build?: string, threads?: number|'auto', signal?: AbortSignal}} [options]
  *   workerUrl: where js/worker.mjs is served, if not next to this file
  * @returns {Promise<import('./worker-client.mjs').WorkerModel>}
  */

@@ -1,8 +1,9 @@
 // One worker thread of the threaded wasm build (see js/threads.mjs): same
 // module, same shared memory, then the core's worker loop, which never returns.
-self.onmessage = async ({ data: { glueUrl, module, memory } }) => {
+import * as glue from '../pkg/web-threads/modelpress.js';
+
+self.onmessage = ({ data: { module, memory } }) => {
   try {
-    const glue = await import(glueUrl);
     glue.initSync({ module, memory });
     self.postMessage({ ok: true });
     glue.threadWorkerLoop();

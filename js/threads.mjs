@@ -2,10 +2,11 @@
 // atomics + shared memory). Browser only, and only where the page is
 // cross-origin isolated (COOP/COEP), which SharedArrayBuffer needs.
 //
-// startThreads(glueUrl, wasmUrl, workers) instantiates the build on this
-// thread and starts `workers` Web Workers (js/thread-worker.mjs), each of which
-// instantiates the same compiled module on the same shared memory and enters
-// the core's worker loop (crate/src/par.rs). The kernels then split large
+// startThreads(glue, wasm, workers) instantiates the build (its wasm-bindgen
+// glue module, pkg/web-threads/modelpress.js) on this thread and starts
+// `workers` Web Workers (js/thread-worker.mjs, which imports the same glue),
+// each of which instantiates the same compiled module on the same shared
+// memory and enters the core's worker loop (crate/src/par.rs). The kernels then split large
 // layers over workers + this thread. The thread that calls the core never
 // sleeps on an atomic (it spins), so this works on a main thread too.
 
@@ -14,21 +15,28 @@ export function threadsAvailable() {
   return typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated === true && typeof Worker === 'function';
 }
 
+/** Compile a .wasm given as a URL/string, Response, bytes or a Module. */
+async function compile(wasm) {
+  if (wasm instanceof WebAssembly.Module) return wasm;
+  if (wasm instanceof Response) return WebAssembly.compileStreaming(wasm);
+  if (wasm instanceof ArrayBuffer || ArrayBuffer.isView(wasm)) return WebAssembly.compile(wasm);
+  return WebAssembly.compileStreaming(fetch(String(wasm)));
+}
+
 /**
- * @param {string|URL} glueUrl the build's wasm-bindgen --target web module
- * @param {string|URL} wasmUrl its .wasm
+ * @param {any} glue the threaded build's glue module (pkg/web-threads/modelpress.js)
+ * @param {string|URL|Response|BufferSource|WebAssembly.Module} [wasm] its .wasm (default: next to the glue)
  * @param {number} workers worker threads to start (the caller is one more)
  * @param {{timeoutMs?: number}} [opts]
- * @returns {Promise<{glue: any, threads: number, workers: Worker[], terminate: () => void}>}
+ * @returns {Promise<{exports: any, threads: number, workers: Worker[], terminate: () => void}>}
  */
-export async function startThreads(glueUrl, wasmUrl, workers, opts = {}) {
+export async function startThreads(glue, wasm, workers, opts = {}) {
   if (!threadsAvailable()) {
     throw new Error('threads need SharedArrayBuffer and a cross-origin isolated page (COOP: same-origin, COEP: require-corp)');
   }
-  const glue = await import(String(glueUrl));
-  const module = await WebAssembly.compileStreaming(fetch(String(wasmUrl)));
+  const module = await compile(wasm ?? new URL('../pkg/web-threads/modelpress_bg.wasm', import.meta.url));
   const exports = await glue.default({ module_or_path: module });
-  if (!glue.threadsSupported?.()) throw new Error(`${glueUrl} is not a threaded build`);
+  if (!glue.threadsSupported?.()) throw new Error('not the threaded wasm build');
   const memory = exports.memory;
   const started = [];
   const list = [];
@@ -41,7 +49,7 @@ export async function startThreads(glueUrl, wasmUrl, workers, opts = {}) {
         w.onerror = (e) => reject(new Error(`thread ${i + 1}: ${e.message ?? 'failed to start'}`));
       }),
     );
-    w.postMessage({ glueUrl: new URL(String(glueUrl), location.href).href, module, memory });
+    w.postMessage({ module, memory });
   }
   const terminate = () => list.forEach((w) => w.terminate());
   try {
@@ -57,5 +65,5 @@ export async function startThreads(glueUrl, wasmUrl, workers, opts = {}) {
     throw e;
   }
   const threads = glue.threadsEnable();
-  return { glue, threads, workers: list, terminate };
+  return { exports, threads, workers: list, terminate };
 }

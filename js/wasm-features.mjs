@@ -3,7 +3,7 @@
 
 import { UnsupportedRuntimeError } from './errors.mjs';
 
-/** @typedef {{name: 'scalar'|'simd128'|'relaxed-simd', needs: ('simd'|'relaxedSimd')[], glue?: object}} WasmBuild */
+/** @typedef {{name: 'scalar'|'simd128'|'relaxed-simd'|'relaxed-simd-threads', needs: ('simd'|'relaxedSimd'|'threads')[], glue?: object, threaded?: boolean}} WasmBuild */
 
 // Smallest modules using one instruction of each feature (WebAssembly.validate
 // is true only if the engine knows the instruction):
@@ -14,7 +14,7 @@ const PROBES = {
   relaxedSimd: [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11],
 };
 
-/** Which wasm features this JS engine has: {wasm, simd, relaxedSimd}. */
+/** Which wasm features this JS engine has: {wasm, simd, relaxedSimd, threads} (threads: shared memory usable, i.e. a cross-origin isolated page with workers). */
 export function detectFeatures() {
   const wasm = typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
   const has = (bytes) => {
@@ -24,12 +24,14 @@ export function detectFeatures() {
       return false;
     }
   };
-  return { wasm, simd: has(PROBES.simd), relaxedSimd: has(PROBES.relaxedSimd) };
+  const threads = typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated === true && typeof Worker === 'function';
+  return { wasm, simd: has(PROBES.simd), relaxedSimd: has(PROBES.relaxedSimd), threads };
 }
 
 const SUPPORT = {
   simd: 'WebAssembly SIMD (Chrome 91, Firefox 89, Safari 16.4 and later)',
   relaxedSimd: 'relaxed SIMD (Chrome 114 and later)',
+  threads: 'wasm threads (SharedArrayBuffer in a cross-origin isolated page: COOP same-origin + COEP require-corp)',
 };
 
 /**

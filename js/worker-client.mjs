@@ -28,6 +28,7 @@ export class WorkerModel {
   #spawn;
   #bytes;
   #build;
+  #threads;
   #conn = null;
   #queue = [];
   #current = null;
@@ -37,10 +38,11 @@ export class WorkerModel {
   #requant = 'exact'; // the model-level mode, set again in a new worker
 
   /** Use createWorkerModel(). @param {() => WorkerPort} spawn @param {Uint8Array} bytes */
-  constructor(spawn, bytes, build) {
+  constructor(spawn, bytes, build, threads) {
     this.#spawn = spawn;
     this.#bytes = bytes;
     this.#build = build;
+    this.#threads = threads;
   }
 
   /** Start the worker and load the model in it. */
@@ -113,7 +115,7 @@ export class WorkerModel {
     const conn = this.#open();
     this.#conn = conn;
     const copy = new Uint8Array(this.#bytes); // a copy, transferred to the worker
-    conn.ready = conn.request('load', { bytes: copy, build: this.#build, requantization: this.#requant }, [copy.buffer]).then(
+    conn.ready = conn.request('load', { bytes: copy, build: this.#build, threads: this.#threads, requantization: this.#requant }, [copy.buffer]).then(
       (info) => {
         this.#info = info;
         return conn;
@@ -299,12 +301,12 @@ if (typeof Symbol.dispose === 'symbol') {
  * @param {() => WorkerPort} spawn
  */
 export async function createWorkerModelWith(spawn, input, options = {}) {
-  const { build, signal } = options ?? {};
+  const { build, threads, signal } = options ?? {};
   const view = await readModelBytes(input);
   // Our own copy (new Uint8Array(view) copies; Buffer#slice would not): the caller may reuse
   // theirs, and loads into a new worker after an abort need it.
   const bytes = new Uint8Array(view);
-  const m = new WorkerModel(spawn, bytes, build);
+  const m = new WorkerModel(spawn, bytes, build, threads);
   try {
     return await m._start(signal);
   } catch (e) {

@@ -2,7 +2,7 @@
 // Web Worker (js/worker.mjs) or a Node worker thread (js/worker.node.mjs).
 //
 // Protocol (postMessage), one request at a time (the client queues):
-//   -> {id, op: 'load', bytes, build?, requantization?} <- {id, ok, result: {summary, inputInfo, build}}
+//   -> {id, op: 'load', bytes, build?, threads?, requantization?} <- {id, ok, result: {summary, inputInfo, build}}
 //   -> {id, op: 'optimize', recipe, calibration}     <- {id, type: 'progress', phase, fraction}* then {id, ok, result: {bytes, report}}
 //   -> {id, op: 'run', inputs, options?}              <- {id, ok, result: outputs}
 //   -> {id, op: 'benchmark', options}                 <- {id, ok, result: stats}
@@ -27,8 +27,8 @@ export function serveModel(port, api) {
   let model = null;
 
   const ops = {
-    async load({ bytes, build, requantization }) {
-      await api.initModelpress(build === undefined ? undefined : { build });
+    async load({ bytes, build, threads, requantization }) {
+      await api.initModelpress(build === undefined && threads === undefined ? undefined : { build, threads });
       const next = await api.loadModel(bytes);
       if (requantization !== undefined && requantization !== 'exact') {
         try {

@@ -421,7 +421,8 @@ export interface BenchmarkResult {
   times: number[];
 }
 
-export type BuildName = 'scalar' | 'simd128' | 'relaxed-simd';
+/** 'relaxed-simd-threads': relaxed SIMD + wasm threads (browsers, cross-origin isolated pages; see InitOptions.threads). */
+export type BuildName = 'scalar' | 'simd128' | 'relaxed-simd' | 'relaxed-simd-threads';
 
 export interface BuildInfo {
   build: BuildName;
@@ -429,6 +430,8 @@ export interface BuildInfo {
   version: string;
   /** The int8 GEMM kernel of the build (newer builds). */
   gemm?: 'relaxed-dot' | 'simd128-dot16' | 'scalar' | (string & {});
+  /** Threads the int8 conv / depthwise kernels spread large layers over (1 unless the threaded build runs). */
+  threads?: number;
 }
 
 /** What both Model and WorkerModel offer. */
@@ -518,6 +521,13 @@ export interface InitOptions {
   build?: BuildName;
   /** Browser: where the build's .wasm comes from (default: next to its glue): a URL, a Response, its bytes or a WebAssembly.Module. */
   wasm?: string | URL | Response | ArrayBufferLike | ArrayBufferView | object;
+  /**
+   * Browser: threads for int8 inference (default 1). More than 1, or 'auto' (the device's cores, at
+   * most 4), starts the 'relaxed-simd-threads' build with Web Workers on shared memory where the page
+   * is cross-origin isolated (COOP same-origin + COEP require-corp) and has relaxed SIMD; elsewhere
+   * the single-thread build runs (BuildInfo.threads says which). Results are identical either way.
+   */
+  threads?: number | 'auto';
 }
 
 /** Instantiate the wasm once (loadModel does it on first use). */
@@ -533,6 +543,8 @@ export interface WorkerOptions {
   /** Where the package's worker script (js/worker.mjs; Node: js/worker.node.mjs) is served, if not next to the entry. */
   workerUrl?: string | URL;
   build?: BuildName;
+  /** Threads inside the worker, as InitOptions.threads. */
+  threads?: number | 'auto';
   /** Cancels the load. */
   signal?: AbortSignal;
 }
@@ -547,7 +559,7 @@ export declare function buildInfo(): Promise<BuildInfo>;
 export declare function wasmMemoryBytes(): number;
 
 /** What this JS engine's WebAssembly supports. */
-export declare function detectFeatures(): { wasm: boolean; simd: boolean; relaxedSimd: boolean };
+export declare function detectFeatures(): { wasm: boolean; simd: boolean; relaxedSimd: boolean; threads: boolean };
 
 /** Check run() inputs against input descriptions (throws BAD_INPUT naming the input). */
 export declare function prepareInputs(infos: InputInfo[], inputs: Tensor[]): { data: TypedArray; shape: number[] }[];

@@ -96,7 +96,7 @@ const state = {
 
 const engine = new EngineClient({
   onReady: (b) => {
-    els.build.textContent = `modelpress ${b.version} · ${b.build} wasm build · engine ready`;
+    els.build.textContent = `modelpress ${b.version} · ${b.build} wasm build${b.threads > 1 ? ` on ${b.threads} threads` : ''} · engine ready`;
     if (!state.model && !state.busy && !els.status.textContent) setStatus('Ready. Open a .tflite model.');
   },
   onFatal: (e) => {
@@ -171,7 +171,9 @@ function deviceLine() {
     navigator.userAgent,
     `${navigator.hardwareConcurrency ?? '?'} logical cores`,
     `wasm build: ${b ? b.build : 'not loaded'}`,
-    threads ? 'threads: available (cross-origin isolated; this build runs one thread)' : 'threads: not available (the page is not cross-origin isolated)',
+    threads
+      ? `threads: available (cross-origin isolated; ${b?.threads > 1 ? `int8 conv and depthwise layers run on ${b.threads} threads` : 'this build runs one thread'})`
+      : 'threads: not available (the page is not cross-origin isolated; one thread)',
   ].join(' · ');
 }
 

@@ -297,7 +297,9 @@ self.onmessage = async ({ data }) => {
   }
 };
 
-initModelpress()
+// Threads: the device's cores (up to 4) where the page is cross-origin
+// isolated (scripts/serve.mjs sends COOP/COEP), one thread elsewhere.
+initModelpress({ threads: 'auto' })
   .then(() => buildInfo())
   .then((build) => self.postMessage({ type: 'ready', build }))
   .catch((e) => self.postMessage({ type: 'fatal', error: errorJson(e) }));

@@ -53,7 +53,8 @@ try {
       let glue;
       if (threads > 1) {
         const { startThreads } = await import('/js/threads.mjs');
-        ({ glue } = await startThreads(`/pkg/${build}/modelpress.js`, `/pkg/${build}/modelpress_bg.wasm`, threads - 1));
+        glue = await import(`/pkg/${build}/modelpress.js`);
+        await startThreads(glue, `/pkg/${build}/modelpress_bg.wasm`, threads - 1);
       } else {
         glue = await import(`/pkg/${build}/modelpress.js`);
         await glue.default({ module_or_path: `/pkg/${build}/modelpress_bg.wasm` });

@@ -140,7 +140,7 @@ async function runAndDownload(page, { expectAccuracy = false } = {}) {
   assert.equal(s.bytes, report.output.bytes);
   assert.equal(s.gzip_bytes, report.output.gzipBytes);
   assert.ok(report.latency.original, 'latency of the original in the report');
-  assert.match(report.device, /wasm build: (scalar|simd128|relaxed-simd)/);
+  assert.match(report.device, /wasm build: (scalar|simd128|relaxed-simd|relaxed-simd-threads)/);
   downloaded.push(file);
   return { name, file, report, summary: s };
 }
@@ -514,7 +514,7 @@ test('bench-only mode: just latency, and models that cannot run say why', { time
   assert.match(row[2], /ms$/);
   assert.match(row[6], /^exact/, 'the row names the integer arithmetic');
   assert.equal(await page.isVisible('#bench-hist svg'), true);
-  assert.match(await text(page, '#bench-device'), /logical cores · wasm build: (scalar|simd128|relaxed-simd) · threads: available/);
+  assert.match(await text(page, '#bench-device'), /logical cores · wasm build: (scalar|simd128|relaxed-simd|relaxed-simd-threads) · threads: available \(cross-origin isolated; (int8 conv and depthwise layers run on [2-4] threads|this build runs one thread)\)/);
   await page.setInputFiles('#file-input', path.join(FIXTURES, 'control_flow.tflite'));
   await page.waitForFunction(() => document.querySelectorAll('#bench-table tbody tr').length === 2);
   assert.match(await text(page, '#bench-table tbody tr:nth-child(2)'), /cannot run here yet: .*(IF|WHILE|GREATER)/);

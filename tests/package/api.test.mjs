@@ -230,7 +230,12 @@ test('build choice: the best build whose features are present, else a clear Unsu
   assert.equal(typeof f.relaxedSimd, 'boolean');
   // The browser table lists what pkg/ holds.
   const { BUILDS } = await import('../../js/wasm-builds.mjs');
-  assert.deepEqual(BUILDS.map((b) => b.name), ['relaxed-simd', 'simd128', 'scalar']);
+  assert.deepEqual(BUILDS.map((b) => b.name), ['relaxed-simd', 'simd128', 'scalar', 'relaxed-simd-threads']);
+  assert.equal(f.threads, false, 'no SharedArrayBuffer-backed threads in Node (not a cross-origin isolated page)');
+  // Even with threads present, the default choice is a single-thread build (threads are asked for).
+  assert.equal(chooseBuild({ wasm: true, simd: true, relaxedSimd: true, threads: true }, BUILDS).name, 'relaxed-simd');
+  assert.equal(chooseBuild({ wasm: true, simd: true, relaxedSimd: true, threads: true }, BUILDS, 'relaxed-simd-threads').name, 'relaxed-simd-threads');
+  assert.throws(() => chooseBuild({ wasm: true, simd: true, relaxedSimd: true, threads: false }, BUILDS, 'relaxed-simd-threads'), /cross-origin isolated/);
   for (const b of BUILDS) assert.equal(typeof b.glue.default, 'function', b.name);
   // What the browser entry would pick in this engine (Node 20 has no relaxed SIMD without a flag).
   assert.equal(chooseBuild(f, BUILDS).name, f.relaxedSimd ? 'relaxed-simd' : 'simd128');

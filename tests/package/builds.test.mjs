@@ -55,7 +55,7 @@ async function runIn(options) {
 
 test('feature detection picks relaxed-simd in Chromium; the package lists all three builds', async () => {
   const r = await runIn(undefined);
-  assert.deepEqual(r.features, { wasm: true, simd: true, relaxedSimd: true });
+  assert.deepEqual(r.features, { wasm: true, simd: true, relaxedSimd: true, threads: false }, 'this page is not cross-origin isolated');
   assert.equal(r.info.build, 'relaxed-simd');
   assert.equal(r.buildInfo.build, 'relaxed-simd');
   assert.equal(r.out.float32.modelBuild, 'relaxed-simd');

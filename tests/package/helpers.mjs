@@ -30,7 +30,14 @@ const TYPES = {
 };
 
 /** A minimal static server for `dir` on 127.0.0.1 (random port): {url, stop()}. */
-export function serveStatic(dir) {
+/** Headers that make a page cross-origin isolated (SharedArrayBuffer, wasm threads). */
+const ISOLATION = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+export function serveStatic(dir, { isolated = false } = {}) {
   const root = path.resolve(dir);
   const server = createServer((req, res) => {
     let rel;
@@ -50,7 +57,7 @@ export function serveStatic(dir) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...(isolated ? ISOLATION : {}) });
     createReadStream(file).pipe(res);
   });
   return new Promise((resolve, reject) => {

@@ -66,15 +66,16 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-test('the tarball holds the entries, the four wasm builds, the types and the CLI, and nothing else', () => {
+test('the tarball holds the entries, the five wasm builds, the types and the CLI, and nothing else', () => {
   const files = packed.files.map((f) => f.path).sort();
   for (const f of [
     'package.json', 'README.md', 'bin/modelpress.mjs', 'js/browser.mjs', 'js/index.node.mjs', 'js/worker.mjs', 'js/worker.node.mjs', 'js/cli.mjs', 'js/node.mjs', 'js/npy.mjs',
     'pkg/web/modelpress.js', 'pkg/web/modelpress_bg.wasm', 'pkg/web-relaxed/modelpress.js', 'pkg/web-relaxed/modelpress_bg.wasm', 'pkg/web-relaxed/package.json',
     'pkg/web-scalar/modelpress.js', 'pkg/web-scalar/modelpress_bg.wasm', 'pkg/web-scalar/package.json', 'pkg/node/modelpress.js', 'pkg/node/modelpress_bg.wasm', 'pkg/node/package.json',
+    'pkg/web-threads/modelpress.js', 'pkg/web-threads/modelpress_bg.wasm', 'pkg/web-threads/package.json', 'js/threads.mjs', 'js/thread-worker.mjs',
     'types/index.d.ts', 'types/npy.d.ts', 'types/errors.d.ts',
   ]) assert.ok(files.includes(f), `${f} is not in the tarball`);
-  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/|js\/|types\/|pkg\/(web|web-relaxed|web-scalar|node)\/)/.test(f) || f.endsWith('.d.ts') && f.startsWith('pkg/'));
+  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/|js\/|types\/|pkg\/(web|web-relaxed|web-scalar|web-threads|node)\/)/.test(f) || f.endsWith('.d.ts') && f.startsWith('pkg/'));
   assert.deepEqual(stray, []);
   assert.deepEqual(Object.keys(PKG.dependencies ?? {}), [], 'no runtime dependencies');
   const installed = JSON.parse(readFileSync(path.join(app, 'node_modules/modelpress/package.json'), 'utf8'));
@@ -85,7 +86,7 @@ test('(1) Node: import from an .mjs file, optimize int8 with calibration, run th
   const r = ok(run(process.execPath, ['node-check.mjs']), 'node node-check.mjs');
   nodeResult = JSON.parse(r.stdout.trim().split('\n').at(-1));
   assert.ok(nodeResult.resolved.endsWith('/node_modules/modelpress/js/index.node.mjs'), nodeResult.resolved);
-  assert.deepEqual(nodeResult.build, { build: 'simd128', version: nodeResult.build.version, gemm: 'simd128-dot16' });
+  assert.deepEqual(nodeResult.build, { build: 'simd128', version: nodeResult.build.version, gemm: 'simd128-dot16', threads: 1 });
   assert.deepEqual(nodeResult.ops, { FULLY_CONNECTED: 2, SOFTMAX: 1 });
   assert.ok(nodeResult.size > 0 && nodeResult.size < nodeResult.inputBytes, `int8 is smaller: ${nodeResult.size} vs ${nodeResult.inputBytes}`);
   assert.ok(nodeResult.cosine > 0.99);
@@ -136,7 +137,7 @@ test('(2) Vite: vite build of an app importing the package; Chromium runs the bu
   t.diagnostic(`vite build ${(performance.now() - t0).toFixed(0)} ms`);
   const dist = path.join(app, 'vite/dist');
   const assets = readdirSync(path.join(dist, 'assets'));
-  assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 3, `the three browser wasm builds are emitted: ${assets.join(', ')}`);
+  assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 4, `the four browser wasm builds are emitted: ${assets.join(', ')}`);
   assert.ok(assets.some((f) => /worker/.test(f)), `the worker is bundled: ${assets.join(', ')}`);
   const srv = await serveStatic(dist);
   try {
@@ -199,7 +200,7 @@ test('(5) plain <script type="module"> page: worker model with progress, one abo
     await context.close();
     assert.equal(r.error, undefined, r.error);
     assert.deepEqual(problems, []);
-    assert.deepEqual(r.features, { wasm: true, simd: true, relaxedSimd: true });
+    assert.deepEqual(r.features, { wasm: true, simd: true, relaxedSimd: true, threads: false });
     assert.equal(r.localBuild, 'relaxed-simd', 'feature detection picks the relaxed-simd build in Chromium');
     assert.deepEqual(r.localOps, { FULLY_CONNECTED: 2, SOFTMAX: 1 });
     assert.deepEqual(r.inputShape, [1, 16, 16, 1]);
@@ -238,7 +239,7 @@ test('(5) a browser without WebAssembly SIMD gets the scalar build; forcing simd
     await page.waitForFunction(() => document.getElementById('result').textContent !== '', null, { timeout: 30_000 });
     const r = JSON.parse(await page.textContent('#result'));
     await context.close();
-    assert.deepEqual(r.features, { wasm: true, simd: false, relaxedSimd: false });
+    assert.deepEqual(r.features, { wasm: true, simd: false, relaxedSimd: false, threads: false });
     assert.equal(r.error, undefined, r.error);
     assert.equal(r.build, 'scalar');
     assert.deepEqual(r.ops, { FULLY_CONNECTED: 2, SOFTMAX: 1 });

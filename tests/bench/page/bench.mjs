@@ -89,7 +89,8 @@ const adapters = {
         if (rt.threads > 1) {
           // The threaded build: this thread plus rt.threads - 1 workers (js/threads.mjs).
           const { startThreads } = await import('/js/threads.mjs');
-          ({ glue } = await startThreads(`/pkg/${rt.pkgDir}/modelpress.js`, `/pkg/${rt.pkgDir}/modelpress_bg.wasm`, rt.threads - 1));
+          glue = await import(`/pkg/${rt.pkgDir}/modelpress.js`);
+          await startThreads(glue, `/pkg/${rt.pkgDir}/modelpress_bg.wasm`, rt.threads - 1);
         } else {
           glue = await import(`/pkg/${rt.pkgDir}/modelpress.js`);
           await glue.default({ module_or_path: `/pkg/${rt.pkgDir}/modelpress_bg.wasm` });

@@ -68,7 +68,7 @@ async function useModel(m: ModelApi, calibration: Calibration, signal: AbortSign
   const sqnr = r.layers.map((l) => l.sqnrDb ?? 0);
   const y: Output[] = await m.run([{ data: new Float32Array(16), shape: firstInput }]);
   const lat: BenchmarkResult = await m.benchmark({ runs: 50, warmup: 5, requantization: 'fast' });
-  const b: 'scalar' | 'simd128' | 'relaxed-simd' = lat.build;
+  const b: 'scalar' | 'simd128' | 'relaxed-simd' | 'relaxed-simd-threads' = lat.build;
   const fast: Output[] = await m.run([{ data: new Float32Array(16), shape: firstInput }], { requantization: 'fast', signal });
   const nodes: number = await m.setRequantization('exact');
   const mode: Requantization = m.requantization;
@@ -85,6 +85,9 @@ async function useModel(m: ModelApi, calibration: Calibration, signal: AbortSign
 export async function main(bytes: Uint8Array, blob: Blob, res: Response): Promise<void> {
   const info: BuildInfo = await initModelpress({ build: 'simd128' });
   const features = detectFeatures();
+  const canThread: boolean = features.threads;
+  const threaded: BuildInfo = await initModelpress({ threads: canThread ? 'auto' : 1 });
+  const threadCount: number | undefined = threaded.threads;
   console.log(info.build, info.version, await coreVersion(), (await buildInfo()).build, wasmMemoryBytes(), features.simd);
   const m: Model = await loadModel(bytes);
   const m2: Model = await loadModel(blob);
@@ -95,10 +98,10 @@ export async function main(bytes: Uint8Array, blob: Blob, res: Response): Promis
   const affected: number = sync.setRequantization('fast');
   const peak: number | undefined = sync.memoryInfo()?.peakActivations;
   const gemm: string | undefined = info.gemm;
-  void affected; void peak; void gemm;
+  void affected; void peak; void gemm; void threadCount;
   const ac = new AbortController();
   await useModel(m, new Float32Array(16 * 8), ac.signal);
-  const w: WorkerModel = await createWorkerModel(blob, { workerUrl: new URL('./worker.mjs', 'http://localhost/'), signal: ac.signal });
+  const w: WorkerModel = await createWorkerModel(blob, { workerUrl: new URL('./worker.mjs', 'http://localhost/'), threads: 2, signal: ac.signal });
   const wBytes: Promise<Uint8Array> = w.toBytes();
   await useModel(w, [[{ data: new Float32Array(16), shape: [1, 16] }]], ac.signal);
   const npy = readNpy(writeNpy({ data: new Float32Array(4), shape: [2, 2] }));
