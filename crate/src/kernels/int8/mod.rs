@@ -206,8 +206,33 @@ fn dwconv_quads_one(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut
     return dwquad::dwconv(x, g, w, rq, out);
 }
 
-/// im2col rows of one image (see `im2col.rs`).
+/// im2col rows of one image (see `im2col.rs`); with worker threads, large
+/// ones are split by rows.
 pub fn im2col(g: &im2col::Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &mut [i8]) -> KResult<()> {
+    let threads = par::threads();
+    if threads == 1 || rows < 64 || rows.saturating_mul(kp) < 1 << 16 || dst.len() < rows.saturating_mul(kp) {
+        return im2col_one(g, img, p0, rows, kp, dst);
+    }
+    let per = rows.div_ceil(threads * 3);
+    let tasks = rows.div_ceil(per);
+    let failed = AtomicBool::new(false);
+    let p = SharedMut(dst.as_mut_ptr());
+    par::run(tasks, &|i| {
+        let (r0, r1) = (i * per, ((i + 1) * per).min(rows));
+        // Safety: `dst` holds `rows * kp` values (checked above); the tasks' row ranges are disjoint.
+        let d = unsafe { core::slice::from_raw_parts_mut(p.get().add(r0 * kp), (r1 - r0) * kp) };
+        if im2col_one(g, img, p0 + r0, r1 - r0, kp, d).is_err() {
+            failed.store(true, Ordering::Relaxed);
+        }
+    });
+    if failed.load(Ordering::Relaxed) {
+        // Rerun on this thread for the kernel's own error message.
+        return im2col_one(g, img, p0, rows, kp, dst);
+    }
+    Ok(())
+}
+
+fn im2col_one(g: &im2col::Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &mut [i8]) -> KResult<()> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     return im2col::im2col_simd(g, img, p0, rows, kp, dst);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]

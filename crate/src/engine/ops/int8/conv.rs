@@ -404,7 +404,6 @@ impl ConvI8 {
             kr(node, k8::gemm(n * h * w, x, c, packed, GemmOut::I8 { out: &mut out, ldc: self.oc, rq }))?;
             return Ok(vec![qout(node, shape, out)?]);
         }
-        let k = self.kh * self.kw * self.ic;
         let kp = self.groups[0].0.kp;
         let chunk = ((1usize << 20) / kp.max(1)).clamp(1, pixels.max(1));
         self.scratch.resize(chunk * kp, 0);
@@ -422,7 +421,6 @@ impl ConvI8 {
                 }
             }
         }
-        let _ = k;
         Ok(vec![qout(node, shape, out)?])
     }
 }
