@@ -2,8 +2,9 @@
 // in Chromium: initModelpress({threads}) starts it only in a cross-origin isolated
 // page, and there its outputs equal the single-thread relaxed build's bit for bit,
 // in both requantization modes, on a model whose conv (im2col and 1x1) and
-// depthwise layers are large enough to be split over the threads
-// (tests/fixtures/threads/make.py). Elsewhere it falls back to one thread.
+// depthwise layers are large enough to be split over the threads, and so do
+// the float32 twin's (tests/fixtures/threads/make.py). Elsewhere it falls back
+// to one thread.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -36,7 +37,8 @@ async function runIn(srv, options) {
       } catch (e) {
         return { error: { code: e.code, message: e.message } };
       }
-      const bytes = new Uint8Array(await (await fetch('/tests/fixtures/threads/mobile_block_int8.tflite')).arrayBuffer());
+      const get = async (f) => new Uint8Array(await (await fetch(`/tests/fixtures/threads/${f}`)).arrayBuffer());
+      const bytes = await get('mobile_block_int8.tflite');
       const n = 128 * 128 * 3;
       const x = { data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * Math.cos(i * 0.011)), shape: [1, 128, 128, 3] };
       const m = await mp.loadModel(bytes);
@@ -47,6 +49,10 @@ async function runIn(srv, options) {
         out[mode] = runs;
       }
       m.dispose();
+      const mf = await mp.loadModel(await get('mobile_block_float32.tflite'));
+      out.float32 = [];
+      for (let i = 0; i < 2; i++) out.float32.push(Array.from((await mf.run([x]))[0].data));
+      mf.dispose();
       return { info, features: mp.detectFeatures(), buildInfo: await mp.buildInfo(), isolated: self.crossOriginIsolated, out };
     }, options);
     assert.deepEqual(problems, []);
@@ -56,7 +62,7 @@ async function runIn(srv, options) {
   }
 }
 
-test('threads in a cross-origin isolated page: the threaded build on 2 threads equals the single-thread build', { timeout: 120_000 }, async () => {
+test('threads in a cross-origin isolated page: the threaded build on 2 threads equals the single-thread build (int8 both modes, float32)', { timeout: 120_000 }, async () => {
   const one = await runIn(isolated, {});
   assert.equal(one.info.build, 'relaxed-simd', 'without `threads` the single-thread build is chosen even where threads could run');
   assert.equal(one.info.threads, 1);
@@ -73,6 +79,11 @@ test('threads in a cross-origin isolated page: the threaded build on 2 threads e
     for (const [i, got] of two.out[mode].entries()) assert.deepEqual(got, ref, `${mode} run ${i + 1}: 2 threads vs 1`);
   }
   assert.notDeepEqual(one.out.fast[0], one.out.exact[0], 'the two modes are distinct checks');
+  // Float conv / depthwise split by rows: each output element sums in the same order.
+  const f = one.out.float32[0];
+  assert.equal(f.length, 64 * 64 * 24);
+  assert.ok(new Set(f).size > 1000, 'float outputs vary');
+  for (const [i, got] of two.out.float32.entries()) assert.deepEqual(got, f, `float32 run ${i + 1}: 2 threads vs 1`);
 });
 
 test("threads: 'auto' takes the device's cores; a forced threaded build works too", { timeout: 60_000 }, async () => {

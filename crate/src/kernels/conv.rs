@@ -265,6 +265,28 @@ pub fn conv2d_packed(
         && win.oh == win.h
         && win.ow == win.w;
     let chunk_rows = (IM2COL_BUDGET / k).clamp(gemm::MR, m.max(gemm::MR));
+    let threads = crate::par::threads();
+    if !pointwise && threads > 1 && m >= 2 * gemm::MR && m.saturating_mul(k).saturating_mul(oc) >= gemm::PAR_MIN_MACS {
+        // Row blocks as parallel tasks, each with its own im2col rows.
+        let per = m.div_ceil(threads * 3).min(chunk_rows).max(1);
+        let tasks = m.div_ceil(per);
+        let op = crate::par::SharedMut(out.as_mut_ptr());
+        crate::par::run(tasks, &|i| {
+            let (r0, r1) = (i * per, ((i + 1) * per).min(m));
+            // Safety: `out` holds m * oc values (checked); the tasks' row ranges are disjoint.
+            let o = unsafe { core::slice::from_raw_parts_mut(op.get().add(r0 * oc), (r1 - r0) * oc) };
+            let mut col = vec![0.0f32; (r1 - r0) * k];
+            for (g, pb) in packed.iter().enumerate() {
+                for (r, dst) in col.chunks_exact_mut(k).enumerate() {
+                    im2col_row(win, input, g * ig, ig, r0 + r, dst);
+                }
+                // Cannot fail: the extents were checked for the whole output.
+                let _ = gemm::gemm_packed(r1 - r0, &col, k, pb, &mut o[g * og..], oc);
+            }
+            add_bias(o, bias, oc);
+        });
+        return Ok(());
+    }
     let mut col: Vec<f32> = Vec::new();
     for (g, pb) in packed.iter().enumerate() {
         if pointwise {
@@ -335,8 +357,33 @@ pub fn depthwise_conv2d(
     if oc == 0 {
         return Ok(());
     }
+    let pixels = out.len() / oc;
+    let threads = crate::par::threads();
+    let macs = out.len().saturating_mul(win.kh * win.kw);
+    if threads > 1 && pixels >= 2 && macs >= gemm::PAR_MIN_MACS / 2 {
+        // Output pixel ranges as parallel tasks.
+        let per = pixels.div_ceil(threads * 3);
+        let tasks = pixels.div_ceil(per);
+        let op = crate::par::SharedMut(out.as_mut_ptr());
+        crate::par::run(tasks, &|i| {
+            let (p0, p1) = (i * per, ((i + 1) * per).min(pixels));
+            // Safety: `out` holds `pixels * oc` values; the ranges are disjoint.
+            let o = unsafe { core::slice::from_raw_parts_mut(op.get().add(p0 * oc), (p1 - p0) * oc) };
+            depthwise_pixels(win, mult, input, filter, p0, o);
+            add_bias(o, bias, oc);
+        });
+        return Ok(());
+    }
+    depthwise_pixels(win, mult, input, filter, 0, out);
+    add_bias(out, bias, oc);
+    Ok(())
+}
+
+/// Depthwise output pixels `p0..` (as many as `out` holds, zeroed), no bias.
+fn depthwise_pixels(win: &Window, mult: usize, input: &[f32], filter: &[f32], p0: usize, out: &mut [f32]) {
     let c = win.c;
-    for (p, opx) in out.chunks_exact_mut(oc).enumerate() {
+    let oc = c * mult;
+    for (p, opx) in out.chunks_exact_mut(oc).enumerate().map(|(i, o)| (p0 + i, o)) {
         let ox = p % win.ow;
         let oy = (p / win.ow) % win.oh;
         let b = p / (win.ow * win.oh);
@@ -363,8 +410,6 @@ pub fn depthwise_conv2d(
             }
         }
     }
-    add_bias(out, bias, oc);
-    Ok(())
 }
 
 /// TRANSPOSE_CONV: input `[n, h, w, ic]` (the window's `h`,`w`,`c`),

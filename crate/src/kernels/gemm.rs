@@ -160,6 +160,31 @@ pub fn gemm_packed(m: usize, a: &[f32], lda: usize, pb: &PackedB, c: &mut [f32],
             c.len()
         ));
     }
+    let threads = crate::par::threads();
+    if threads > 1 && m >= 2 * MR && m.saturating_mul(n).saturating_mul(k) >= PAR_MIN_MACS {
+        // Row blocks (whole register tiles) as parallel tasks.
+        let per = m.div_ceil(MR).div_ceil(threads * 3) * MR;
+        let tasks = m.div_ceil(per);
+        let cp = crate::par::SharedMut(c.as_mut_ptr());
+        crate::par::run(tasks, &|i| {
+            let (r0, r1) = (i * per, ((i + 1) * per).min(m));
+            // Safety: C was checked to hold (m - 1) * ldc + n values; with
+            // ldc >= n the tasks' row ranges are disjoint.
+            let ct = unsafe { core::slice::from_raw_parts_mut(cp.get().add(r0 * ldc), (r1 - r0 - 1) * ldc + n) };
+            gemm_rows(r1 - r0, &a[r0 * lda..], lda, pb, ct, ldc);
+        });
+        return Ok(());
+    }
+    gemm_rows(m, a, lda, pb, c, ldc);
+    Ok(())
+}
+
+/// Below this many multiply-adds a GEMM stays on one thread.
+pub(crate) const PAR_MIN_MACS: usize = 1 << 19;
+
+/// The blocked GEMM loops of [`gemm_packed`] on rows whose extents it checked.
+fn gemm_rows(m: usize, a: &[f32], lda: usize, pb: &PackedB, c: &mut [f32], ldc: usize) {
+    let (k, n) = (pb.k, pb.n);
     let mut apack = Vec::new();
     let mut kb = 0;
     while kb < k {
@@ -188,7 +213,6 @@ pub fn gemm_packed(m: usize, a: &[f32], lda: usize, pb: &PackedB, c: &mut [f32],
         }
         kb += kc;
     }
-    Ok(())
 }
 
 /// `C += A · B` with `B[kk][j] = b[kk*rs_b + j*cs_b]` (any layout, e.g. a
