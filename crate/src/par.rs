@@ -5,11 +5,15 @@
 //! The workers are Web Workers that JS starts (`js/threads.mjs`): each
 //! instantiates the same module on the same shared memory and calls
 //! [`worker_loop`], which never returns. Once all have entered it, JS calls
-//! [`enable`], which fixes the set. A job is published by bumping an epoch
-//! that the workers spin on for a while and then sleep on
-//! (`memory.atomic.wait32`); the caller takes tasks too, then spins until
-//! every worker has left the job. The caller never sleeps, so the engine may
-//! run on a browser's main thread, where `Atomics.wait` is not allowed.
+//! [`enable`], which fixes the set. A job is published by opening it and
+//! bumping an epoch that the workers spin on for a while and then sleep on
+//! (`memory.atomic.wait32`). Workers join an open job, take tasks, and
+//! leave; the caller takes tasks too, and once none are left it closes the
+//! job and spins until the workers inside have left. A worker that was
+//! asleep and wakes too late finds the job closed (or joins the next one), so
+//! small jobs never wait for a wake-up. The caller never sleeps, so the
+//! engine may run on a browser's main thread, where `Atomics.wait` is not
+//! allowed.
 //!
 //! Tasks are claimed one at a time from a shared counter, so uneven tasks
 //! balance out. A task that calls [`run`] again runs the inner tasks itself.
@@ -59,8 +63,9 @@ mod imp {
     /// Workers that take part in jobs (fixed by [`enable`]).
     static WORKERS: AtomicUsize = AtomicUsize::new(0);
     static FROZEN: AtomicBool = AtomicBool::new(false);
-    /// Workers still inside the current job.
-    static BUSY: AtomicUsize = AtomicUsize::new(0);
+    /// [`OPEN`] while a job takes workers, plus the number of workers inside it.
+    static STATE: AtomicU32 = AtomicU32::new(0);
+    const OPEN: u32 = 1 << 31;
     /// Next task index to claim.
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     static JOB: AtomicPtr<Job<'static>> = AtomicPtr::new(core::ptr::null_mut());
@@ -69,7 +74,7 @@ mod imp {
 
     /// Spins on the epoch before sleeping: long enough to bridge the serial
     /// work between two layers, short enough not to burn an idle core.
-    const SPINS: u32 = 1 << 17;
+    const SPINS: u32 = 1 << 22;
 
     pub fn workers() -> usize {
         WORKERS.load(Acquire)
@@ -113,11 +118,15 @@ mod imp {
                     unsafe { memory_atomic_wait32(EPOCH.as_ptr() as *mut i32, seen as i32, -1) };
                 }
             }
-            // Safety: the caller published JOB before bumping the epoch and
-            // keeps it alive until BUSY drops to zero, which needs us.
-            let job = unsafe { &*JOB.load(Acquire) };
-            work(job);
-            BUSY.fetch_sub(1, AcqRel);
+            // Join the open job, if any (it may be a later one than the
+            // epoch we saw: then its tasks are as good).
+            if STATE.fetch_add(1, AcqRel) & OPEN != 0 {
+                // Safety: the caller stored JOB before opening the job and
+                // keeps it alive until no worker is inside, which needs us.
+                let job = unsafe { &*JOB.load(Acquire) };
+                work(job);
+            }
+            STATE.fetch_sub(1, AcqRel);
         }
     }
 
@@ -138,16 +147,20 @@ mod imp {
             return;
         }
         let job = Job { f, tasks };
-        // The workers only read `job` while BUSY > 0 (see worker_loop), and we
-        // do not return before it is 0: the lifetime extension never shows.
-        JOB.store(&job as *const Job as *mut Job<'static>, Relaxed);
-        NEXT.store(0, Relaxed);
-        BUSY.store(w, Relaxed);
+        // Workers only read `job` from inside the open job (counted in STATE,
+        // see worker_loop), and we do not return before none is inside: the
+        // lifetime extension never shows.
+        JOB.store(&job as *const Job as *mut Job<'static>, Release);
+        NEXT.store(0, Release);
+        // fetch_or keeps the count of late workers still leaving a past job.
+        STATE.fetch_or(OPEN, AcqRel);
         EPOCH.fetch_add(1, Release);
         // Safety: EPOCH is a live, aligned atomic in shared memory.
         unsafe { memory_atomic_notify(EPOCH.as_ptr() as *mut i32, w as u32) };
         work(&job);
-        while BUSY.load(Acquire) != 0 {
+        // Every task is claimed: close the job and wait for those inside.
+        STATE.fetch_and(!OPEN, AcqRel);
+        while STATE.load(Acquire) != 0 {
             core::hint::spin_loop();
         }
         IN_JOB.store(false, Release);
