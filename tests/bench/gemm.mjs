@@ -19,6 +19,7 @@ const { values: opt } = parseArgs({
     requant: { type: 'string', default: 'fast' },
     ms: { type: 'string', default: '300' },
     shapes: { type: 'string' }, // e.g. 12544x16x96,3136x16x96
+    threads: { type: 'string', default: '1' }, // > 1: the web-threads build on that many threads
     chromium: { type: 'string', default: '/usr/bin/chromium' },
   },
 });
@@ -28,7 +29,7 @@ const SHAPES = [
   [49, 160, 960], [49, 960, 160], [49, 960, 320], [49, 320, 1280],
 ];
 const shapes = opt.shapes ? opt.shapes.split(',').map((s) => s.split('x').map(Number)) : SHAPES;
-const { server, port } = await startServer({ mounts: [['/bench/', path.join(BENCH, 'page')], ['/pkg/', path.join(REPO, 'pkg')]], models: new Map() });
+const { server, port } = await startServer({ mounts: [['/bench/', path.join(BENCH, 'page')], ['/pkg/', path.join(REPO, 'pkg')], ['/js/', path.join(REPO, 'js')]], models: new Map() });
 const { chromium } = await import('playwright-core');
 const browser = await chromium.launch({
   executablePath: opt.chromium,
@@ -38,9 +39,14 @@ try {
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${port}/bench/index.html?noauto`);
   const res = await page.evaluate(
-    async ({ build, fast, shapes, minMs }) => {
+    async ({ build, fast, shapes, minMs, threads }) => {
       const glue = await import(`/pkg/${build}/modelpress.js`);
-      await glue.default({ module_or_path: `/pkg/${build}/modelpress_bg.wasm` });
+      if (threads > 1) {
+        const { startThreads } = await import('/js/threads.mjs');
+        await startThreads(glue, `/pkg/${build}/modelpress_bg.wasm`, threads - 1);
+      } else {
+        await glue.default({ module_or_path: `/pkg/${build}/modelpress_bg.wasm` });
+      }
       const out = [];
       for (const [m, k, n] of shapes) {
         glue.benchGemmI8(m, k, n, 2, fast);
@@ -55,9 +61,9 @@ try {
       }
       return { info: glue.buildInfo(), out };
     },
-    { build: opt.build, fast: opt.requant === 'fast', shapes, minMs: Number(opt.ms) },
+    { build: Number(opt.threads) > 1 && opt.build === 'web-relaxed' ? 'web-threads' : opt.build, fast: opt.requant === 'fast', shapes, minMs: Number(opt.ms), threads: Number(opt.threads) },
   );
-  console.log(`build ${res.info.build} · GEMM ${res.info.gemm} · requantization ${opt.requant}`);
+  console.log(`build ${res.info.build} · threads ${res.info.threads ?? 1} · GEMM ${res.info.gemm} · requantization ${opt.requant}`);
   for (const r of res.out) {
     console.log(`  ${`${r.m}x${r.k}x${r.n}`.padEnd(14)} ${r.gmac.toFixed(1).padStart(6)} GMAC/s  ${r.nsPerOut.toFixed(3).padStart(6)} ns/out  checksum ${r.checksum}`);
   }
