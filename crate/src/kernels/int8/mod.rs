@@ -178,6 +178,37 @@ fn gemm_one(m: usize, a: &[i8], lda: usize, w: &PackedW, out: GemmOut) -> KResul
 
 /// Elementwise int8 ADD/SUB of equal-length arrays (see `add.rs`).
 pub fn add(p: &AddParams, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
+    zip_chunks(a, b, out, &|a, b, o| add_one(p, a, b, o))
+}
+
+/// Split an elementwise `out[i] = f(a[i], b[i])` into chunks over the
+/// threads when the arrays are large (threaded build); `one` runs a chunk.
+fn zip_chunks<A: Sync, B: Sync>(a: &[A], b: &[B], out: &mut [i8], one: &(dyn Fn(&[A], &[B], &mut [i8]) -> KResult<()> + Sync)) -> KResult<()> {
+    let threads = par::threads();
+    let n = out.len();
+    if threads == 1 || n < 1 << 15 || a.len() != n || b.len() != n {
+        return one(a, b, out);
+    }
+    // Chunks of whole 16-value vectors.
+    let per = n.div_ceil(threads * 2).div_ceil(16) * 16;
+    let tasks = n.div_ceil(per);
+    let failed = AtomicBool::new(false);
+    let p = SharedMut(out.as_mut_ptr());
+    par::run(tasks, &|i| {
+        let (s, e) = (i * per, ((i + 1) * per).min(n));
+        // Safety: `out` holds n values; the tasks' ranges are disjoint.
+        let o = unsafe { core::slice::from_raw_parts_mut(p.get().add(s), e - s) };
+        if one(&a[s..e], &b[s..e], o).is_err() {
+            failed.store(true, Ordering::Relaxed);
+        }
+    });
+    if failed.load(Ordering::Relaxed) {
+        return one(a, b, out);
+    }
+    Ok(())
+}
+
+fn add_one(p: &AddParams, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     return simd128::add(p, a, b, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -186,6 +217,10 @@ pub fn add(p: &AddParams, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
 
 /// The fast (XNNPACK-style) int8 ADD/SUB of equal-length arrays (see `add.rs`).
 pub fn add_fast(p: &FastAdd, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
+    zip_chunks(a, b, out, &|a, b, o| add_fast_one(p, a, b, o))
+}
+
+fn add_fast_one(p: &FastAdd, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     return simd128::add_fast(p, a, b, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -241,6 +276,10 @@ fn im2col_one(g: &im2col::Patches, img: &[i8], p0: usize, rows: usize, kp: usize
 
 /// Float32 to int8 with one scale and zero point (see `quantize.rs`).
 pub fn quantize(p: &QuantizeParams, x: &[f32], out: &mut [i8]) -> KResult<()> {
+    zip_chunks(x, x, out, &|x, _, o| quantize_one(p, x, o))
+}
+
+fn quantize_one(p: &QuantizeParams, x: &[f32], out: &mut [i8]) -> KResult<()> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     return simd128::quantize(p, x, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
