@@ -18,6 +18,10 @@
 //! Tasks are claimed one at a time from a shared counter, so uneven tasks
 //! balance out. A task that calls [`run`] again runs the inner tasks itself.
 
+/// How many tasks the kernels cut a split layer into per thread: enough
+/// that a worker joining late, or a slower core, evens out.
+pub const TASKS_PER_THREAD: usize = 3;
+
 /// Threads a [`run`] spreads its tasks over (the caller plus the workers).
 pub fn threads() -> usize {
     imp::workers() + 1

@@ -268,7 +268,7 @@ pub fn conv2d_packed(
     let threads = crate::par::threads();
     if !pointwise && threads > 1 && m >= 2 * gemm::MR && m.saturating_mul(k).saturating_mul(oc) >= gemm::PAR_MIN_MACS {
         // Row blocks as parallel tasks, each with its own im2col rows.
-        let per = m.div_ceil(threads * 3).min(chunk_rows).max(1);
+        let per = m.div_ceil(threads * crate::par::TASKS_PER_THREAD).min(chunk_rows).max(1);
         let tasks = m.div_ceil(per);
         let op = crate::par::SharedMut(out.as_mut_ptr());
         crate::par::run(tasks, &|i| {
@@ -362,7 +362,7 @@ pub fn depthwise_conv2d(
     let macs = out.len().saturating_mul(win.kh * win.kw);
     if threads > 1 && pixels >= 2 && macs >= gemm::PAR_MIN_MACS / 2 {
         // Output pixel ranges as parallel tasks.
-        let per = pixels.div_ceil(threads * 3);
+        let per = pixels.div_ceil(threads * crate::par::TASKS_PER_THREAD);
         let tasks = pixels.div_ceil(per);
         let op = crate::par::SharedMut(out.as_mut_ptr());
         crate::par::run(tasks, &|i| {

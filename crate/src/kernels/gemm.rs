@@ -163,7 +163,7 @@ pub fn gemm_packed(m: usize, a: &[f32], lda: usize, pb: &PackedB, c: &mut [f32],
     let threads = crate::par::threads();
     if threads > 1 && m >= 2 * MR && m.saturating_mul(n).saturating_mul(k) >= PAR_MIN_MACS {
         // Row blocks (whole register tiles) as parallel tasks.
-        let per = m.div_ceil(MR).div_ceil(threads * 3) * MR;
+        let per = m.div_ceil(MR).div_ceil(threads * crate::par::TASKS_PER_THREAD) * MR;
         let tasks = m.div_ceil(per);
         let cp = crate::par::SharedMut(c.as_mut_ptr());
         crate::par::run(tasks, &|i| {

@@ -86,7 +86,7 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, out: GemmOut) -> KResul
 fn gemm_rows(threads: usize, m: usize, a: &[i8], lda: usize, w: &PackedW, out: GemmOut) -> KResult<()> {
     let tiles = m.div_ceil(gemm::MR);
     // A few tasks per thread, so that uneven progress balances out.
-    let per = tiles.div_ceil((threads * 3).min(tiles)) * gemm::MR;
+    let per = tiles.div_ceil((threads * crate::par::TASKS_PER_THREAD).min(tiles)) * gemm::MR;
     let tasks = m.div_ceil(per);
     let failed = AtomicBool::new(false);
     let rows = |i: usize| (i * per, ((i + 1) * per).min(m));
@@ -137,7 +137,7 @@ fn dw_rows<T: Sync>(
     if threads == 1 || g.oh < 2 || macs < PAR_MIN_MACS / 2 {
         return one(x, g, out);
     }
-    let per = g.oh.div_ceil((threads * 3).min(g.oh));
+    let per = g.oh.div_ceil((threads * crate::par::TASKS_PER_THREAD).min(g.oh));
     let tasks = g.oh.div_ceil(per);
     let row_in = g.wp * cp;
     let row_out = g.ow * c;
@@ -248,7 +248,7 @@ pub fn im2col(g: &im2col::Patches, img: &[i8], p0: usize, rows: usize, kp: usize
     if threads == 1 || rows < 64 || rows.saturating_mul(kp) < 1 << 16 || dst.len() < rows.saturating_mul(kp) {
         return im2col_one(g, img, p0, rows, kp, dst);
     }
-    let per = rows.div_ceil(threads * 3);
+    let per = rows.div_ceil(threads * crate::par::TASKS_PER_THREAD);
     let tasks = rows.div_ceil(per);
     let failed = AtomicBool::new(false);
     let p = SharedMut(dst.as_mut_ptr());
