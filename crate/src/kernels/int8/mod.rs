@@ -66,6 +66,12 @@ pub fn gemm_kernel() -> &'static str {
     }
 }
 
+/// A depthwise kernel on one block of output rows (its padded-input
+/// window, geometry and output rows).
+type DwBlock<'a, T> = dyn Fn(&[T], &DwGeom, &mut [i8]) -> KResult<()> + Sync + 'a;
+/// An elementwise kernel on one chunk of its inputs and output.
+type ZipChunk<'a, A, B> = dyn Fn(&[A], &[B], &mut [i8]) -> KResult<()> + Sync + 'a;
+
 /// Below this many multiply-adds a kernel call stays on one thread (the
 /// fork-join costs a few microseconds).
 const PAR_MIN_MACS: usize = 1 << 20;
@@ -130,7 +136,7 @@ fn dw_rows<T: Sync>(
     g: &DwGeom,
     (cp, c): (usize, usize),
     out: &mut [i8],
-    one: &(dyn Fn(&[T], &DwGeom, &mut [i8]) -> KResult<()> + Sync),
+    one: &DwBlock<'_, T>,
 ) -> KResult<()> {
     let threads = par::threads();
     let macs = g.oh.saturating_mul(g.ow).saturating_mul(c).saturating_mul(g.kh * g.kw);
@@ -183,7 +189,7 @@ pub fn add(p: &AddParams, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> {
 
 /// Split an elementwise `out[i] = f(a[i], b[i])` into chunks over the
 /// threads when the arrays are large (threaded build); `one` runs a chunk.
-fn zip_chunks<A: Sync, B: Sync>(a: &[A], b: &[B], out: &mut [i8], one: &(dyn Fn(&[A], &[B], &mut [i8]) -> KResult<()> + Sync)) -> KResult<()> {
+fn zip_chunks<A: Sync, B: Sync>(a: &[A], b: &[B], out: &mut [i8], one: &ZipChunk<'_, A, B>) -> KResult<()> {
     let threads = par::threads();
     let n = out.len();
     if threads == 1 || n < 1 << 15 || a.len() != n || b.len() != n {

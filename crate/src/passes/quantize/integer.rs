@@ -272,9 +272,9 @@ pub fn quantize_integer(
         op
     };
 
-    for oi in 0..n_orig_ops {
+    for (oi, &quantize) in quant_op.iter().enumerate().take(n_orig_ops) {
         let mut op = sg.ops[oi].clone();
-        if quant_op[oi] {
+        if quantize {
             let b = op.kind.builtin().expect("builtin");
             let r = rule(b, act).expect("checked");
             let wslots = weight_slots(b);
