@@ -180,7 +180,7 @@ pub fn gemm_packed(m: usize, a: &[f32], lda: usize, pb: &PackedB, c: &mut [f32],
 }
 
 /// Below this many multiply-adds a GEMM stays on one thread.
-pub(crate) const PAR_MIN_MACS: usize = 1 << 19;
+pub(crate) const PAR_MIN_MACS: usize = 1 << 18;
 
 /// The blocked GEMM loops of [`gemm_packed`] on rows whose extents it checked.
 fn gemm_rows(m: usize, a: &[f32], lda: usize, pb: &PackedB, c: &mut [f32], ldc: usize) {

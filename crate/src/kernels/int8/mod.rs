@@ -74,7 +74,7 @@ type ZipChunk<'a, A, B> = dyn Fn(&[A], &[B], &mut [i8]) -> KResult<()> + Sync + 
 
 /// Below this many multiply-adds a kernel call stays on one thread (the
 /// fork-join costs a few microseconds).
-const PAR_MIN_MACS: usize = 1 << 20;
+const PAR_MIN_MACS: usize = 1 << 19;
 
 /// `out[m][n] = requant(bias[n] + Σ_k a[m][k] w[n][k])` (see `gemm.rs`).
 /// With worker threads (threaded build), large GEMMs are split by rows.
