@@ -23,7 +23,7 @@ use super::{
 use crate::engine::ops::Prepared;
 use crate::engine::{req, Data, Inputs, Node, Value};
 use crate::error::Result;
-use crate::ir::{DType, Op, Subgraph};
+use crate::ir::{DType, Op, Subgraph, Tensor};
 use crate::kernels::conv::{Padding, Window};
 use crate::kernels::int8::{self as k8, fixedpoint as fx, DwGeom, GemmOut, PackedDw, PackedW, Requant};
 
@@ -217,6 +217,35 @@ fn conv_multipliers(s_in: f32, s_w: &[f32], s_out: f32) -> (Vec<i32>, Vec<i32>) 
         .unzip()
 }
 
+/// The input and filter tensors of an int8 conv / depthwise / fully
+/// connected node, the input and output quantization and the output clamp: what each of
+/// their kernels' setups starts from.
+struct QNode<'a> {
+    x: &'a Tensor,
+    f: &'a Tensor,
+    qx: Qp,
+    qy: Qp,
+    lo: i32,
+    hi: i32,
+}
+
+impl<'a> QNode<'a> {
+    fn new(op: &Op, sg: &'a Subgraph) -> BResult<QNode<'a>> {
+        let (x, f, y) = (input_tensor(op, sg, 0)?, input_tensor(op, sg, 1)?, output_tensor(op, sg, 0)?);
+        let (qx, qy) = (qp(x)?, qp(y)?);
+        let (lo, hi) = act_range(op, y, qy)?;
+        Ok(QNode { x, f, qx, qy, lo, hi })
+    }
+
+    /// Per-channel requantization of conv accumulators for weight scales
+    /// `ws`: TFLite's fixed-point multipliers, and the single-precision
+    /// scales of the fast mode.
+    fn conv_requant(&self, ws: &[f32]) -> Requant {
+        let (mult, shift) = conv_multipliers(self.qx.scale, ws, self.qy.scale);
+        Requant::fixed(mult, shift, self.qy.zp, self.lo, self.hi).with_fp32(k8::requant::fp32_scales(self.qx.scale, ws, self.qy.scale))
+    }
+}
+
 /// Is input `i` given (not an omitted optional input)?
 fn has_input(op: &Op, i: usize) -> bool {
     op.input(i).is_some()
@@ -349,11 +378,8 @@ pub(crate) struct ConvI8 {
 
 impl ConvI8 {
     fn new(op: &Op, sg: &Subgraph, wv: &Value, bias: Option<&Value>) -> BResult<ConvI8> {
-        let x = input_tensor(op, sg, 0)?;
-        let f = input_tensor(op, sg, 1)?;
-        let y = output_tensor(op, sg, 0)?;
-        let (qx, qy) = (qp(x)?, qp(y)?);
-        symmetric(f)?;
+        let q = QNode::new(op, sg)?;
+        symmetric(q.f)?;
         let [oc, kh, kw, ic] = match wv.shape[..] {
             [a, b, c, d] => [a, b, c, d],
             _ => return Err(format!("filter must be 4-D, has shape {:?}", wv.shape)),
@@ -361,7 +387,7 @@ impl ConvI8 {
         if oc == 0 || ic == 0 {
             return Err("empty filter".into());
         }
-        let c_in = dims(x).get(3).copied().unwrap_or(ic);
+        let c_in = dims(q.x).get(3).copied().unwrap_or(ic);
         if c_in % ic != 0 || oc % (c_in / ic).max(1) != 0 {
             return Err(format!("input channels {c_in} do not split into groups of {ic} for {oc} filters"));
         }
@@ -369,19 +395,15 @@ impl ConvI8 {
         let opg = oc / ngroups;
         let w = i8s(wv)?;
         let bias = bias_i32(bias, oc)?;
-        let ws = channel_scales(f, oc)?;
-        let (mult, shift) = conv_multipliers(qx.scale, &ws, qy.scale);
-        let fp32 = k8::requant::fp32_scales(qx.scale, &ws, qy.scale);
-        let (lo, hi) = act_range(op, y, qy)?;
+        let ws = channel_scales(q.f, oc)?;
         let k = kh * kw * ic;
         let mut groups = Vec::with_capacity(ngroups);
         for g in 0..ngroups {
             let r = g * opg..(g + 1) * opg;
-            let packed = PackedW::pack(opg, k, &w[r.start * k..r.end * k], bias.as_ref().map(|b| &b[r.clone()]), -qx.zp)?;
-            let rq = Requant::fixed(mult[r.clone()].to_vec(), shift[r.clone()].to_vec(), qy.zp, lo, hi).with_fp32(fp32[r].to_vec());
-            groups.push((packed, rq));
+            let packed = PackedW::pack(opg, k, &w[r.start * k..r.end * k], bias.as_ref().map(|b| &b[r.clone()]), -q.qx.zp)?;
+            groups.push((packed, q.conv_requant(&ws[r])));
         }
-        Ok(ConvI8 { oc, kh, kw, ic, geo: geo(op)?, zp_in: qx.zp, groups, scratch: Vec::new() })
+        Ok(ConvI8 { oc, kh, kw, ic, geo: geo(op)?, zp_in: q.qx.zp, groups, scratch: Vec::new() })
     }
 
     fn exec(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
@@ -708,29 +730,16 @@ pub(crate) struct DwI8 {
 
 impl DwI8 {
     fn new(op: &Op, sg: &Subgraph, wv: &Value, bias: Option<&Value>) -> BResult<DwI8> {
-        let x = input_tensor(op, sg, 0)?;
-        let f = input_tensor(op, sg, 1)?;
-        let y = output_tensor(op, sg, 0)?;
-        let (qx, qy) = (qp(x)?, qp(y)?);
-        symmetric(f)?;
+        let q = QNode::new(op, sg)?;
+        symmetric(q.f)?;
         let (kh, kw, oc) = dw_filter(wv)?;
         let bias = bias_i32(bias, oc)?;
-        let ws = channel_scales(f, oc)?;
-        let (mult, shift) = conv_multipliers(qx.scale, &ws, qy.scale);
-        let (lo, hi) = act_range(op, y, qy)?;
+        let ws = channel_scales(q.f, oc)?;
         let packed = match k8::preferred_layout() {
-            layout @ k8::Layout::Quads { .. } => DwPacked::Quads(k8::PackedDwQ::pack(layout, kh * kw, oc, i8s(wv)?, bias.as_deref(), -qx.zp)?),
-            k8::Layout::Pairs => DwPacked::Pairs(PackedDw::pack(kh * kw, oc, i8s(wv)?, bias.as_deref(), -qx.zp)?),
+            layout @ k8::Layout::Quads { .. } => DwPacked::Quads(k8::PackedDwQ::pack(layout, kh * kw, oc, i8s(wv)?, bias.as_deref(), -q.qx.zp)?),
+            k8::Layout::Pairs => DwPacked::Pairs(PackedDw::pack(kh * kw, oc, i8s(wv)?, bias.as_deref(), -q.qx.zp)?),
         };
-        Ok(DwI8 {
-            kh,
-            kw,
-            oc,
-            geo: geo(op)?,
-            zp_in: qx.zp,
-            packed,
-            rq: Requant::fixed(mult, shift, qy.zp, lo, hi).with_fp32(k8::requant::fp32_scales(qx.scale, &ws, qy.scale)),
-        })
+        Ok(DwI8 { kh, kw, oc, geo: geo(op)?, zp_in: q.qx.zp, packed, rq: q.conv_requant(&ws) })
     }
 
     fn exec(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
@@ -1006,17 +1015,12 @@ pub(crate) struct FcI8 {
 
 impl FcI8 {
     fn new(op: &Op, sg: &Subgraph, wv: &Value, bias: Option<&Value>, units: usize, depth: usize) -> BResult<FcI8> {
-        let x = input_tensor(op, sg, 0)?;
-        let f = input_tensor(op, sg, 1)?;
-        let y = output_tensor(op, sg, 0)?;
-        let (qx, qy) = (qp(x)?, qp(y)?);
-        let q = f.quant.as_ref().ok_or("weights are not quantized")?;
-        let per_channel = q.scale.len() > 1;
+        let QNode { f, qx, qy, lo, hi, .. } = QNode::new(op, sg)?;
+        let per_channel = f.quant.as_ref().ok_or("weights are not quantized")?.scale.len() > 1;
         // Per-channel weights are symmetric by spec (the zero point is
         // ignored); per-tensor weights keep their offset.
         let w_off = if per_channel { 0 } else { -qp(f)?.zp };
         let bias = bias_i32(bias, units)?;
-        let (lo, hi) = act_range(op, y, qy)?;
         let ws = channel_scales(f, units)?;
         let rq = Requant::double(fc_scales(qx.scale, &ws, qy.scale), qy.zp, lo, hi).with_fp32(k8::requant::fp32_scales(qx.scale, &ws, qy.scale));
         let w = i8s(wv)?;
@@ -1064,12 +1068,8 @@ pub(crate) struct FcI16 {
 
 impl FcI16 {
     fn new(op: &Op, sg: &Subgraph, wv: &Value, bias: Option<&Value>, units: usize, depth: usize) -> BResult<FcI16> {
-        let x = input_tensor(op, sg, 0)?;
-        let f = input_tensor(op, sg, 1)?;
-        let y = output_tensor(op, sg, 0)?;
-        let (qx, qy) = (qp(x)?, qp(y)?);
+        let QNode { f, qx, qy, lo, hi, .. } = QNode::new(op, sg)?;
         let per_channel = f.quant.as_ref().is_some_and(|q| q.scale.len() > 1);
-        let (lo, hi) = act_range(op, y, qy)?;
         Ok(FcI16 {
             units,
             depth,
