@@ -529,15 +529,10 @@ impl ConvWide {
         };
         match k {
             Kind::I16 => {
-                let x = input_tensor(op, sg, 0)?;
-                let y = output_tensor(op, sg, 0)?;
-                let (qx, qy) = (qp(x)?, qp(y)?);
+                let q = QNode::new(op, sg)?;
                 symmetric(f)?;
-                let (m, sh) = conv_multipliers(qx.scale, &s.w_scales, qy.scale);
-                s.rq_mult = m;
-                s.rq_shift = sh;
-                s.zp_out = qy.zp;
-                (s.lo, s.hi) = act_range(op, y, qy)?;
+                (s.rq_mult, s.rq_shift) = conv_multipliers(q.qx.scale, &s.w_scales, q.qy.scale);
+                (s.zp_out, s.lo, s.hi) = (q.qy.zp, q.lo, q.hi);
                 s.bias_i = bias_i64(bias, oc)?;
                 s.acc32 = op.attr_i64("quantized_bias_type", 0) == 2;
             }
@@ -547,7 +542,7 @@ impl ConvWide {
                 s.per_channel = q.scale.len() > 1 && q.scale.iter().any(|&v| v != q.scale[0]);
                 (s.flo, s.fhi) = float_act(op)?;
             }
-            Kind::I8 => unreachable!(),
+            Kind::I8 => return Err("int8 CONV_2D runs on the packed kernel, not the wide one".into()),
         }
         Ok(s)
     }
@@ -839,11 +834,10 @@ impl DwWide {
             fhi: 0.0,
         };
         if k == Kind::I16 {
-            let (qx, qy) = (qp(input_tensor(op, sg, 0)?)?, qp(output_tensor(op, sg, 0)?)?);
+            let q = QNode::new(op, sg)?;
             symmetric(f)?;
-            (s.mult, s.shift) = conv_multipliers(qx.scale, &s.w_scales, qy.scale);
-            s.zp_out = qy.zp;
-            (s.lo, s.hi) = act_range(op, output_tensor(op, sg, 0)?, qy)?;
+            (s.mult, s.shift) = conv_multipliers(q.qx.scale, &s.w_scales, q.qy.scale);
+            (s.zp_out, s.lo, s.hi) = (q.qy.zp, q.lo, q.hi);
             s.bias_i = bias_i64(bias, oc)?;
         } else {
             s.bias_f = bias_f32(bias, oc)?;
