@@ -132,7 +132,7 @@ pub fn kmeans_pinned(values: &[f64], weights: Option<&[f64]>, k: usize, init: In
         return Clusters { centroids: Vec::new(), iterations: 0 };
     }
     let mut pinned: Vec<f64> = pinned.to_vec();
-    pinned.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    pinned.sort_by(|a, b| a.total_cmp(b));
     pinned.dedup();
     pinned.truncate(k);
     let is_pinned = |x: f64| pinned.contains(&x);
@@ -175,7 +175,7 @@ pub fn kmeans_pinned(values: &[f64], weights: Option<&[f64]>, k: usize, init: In
         Init::KMeansPlusPlus => plus_plus(values, &p, k, &mut rng, &pinned),
     };
     c.extend(pinned.iter().copied());
-    c.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    c.sort_by(|a, b| a.total_cmp(b));
     c.dedup();
     // Lloyd iterations on cluster sums.
     let mut iterations = 0;
@@ -207,7 +207,7 @@ pub fn kmeans_pinned(values: &[f64], weights: Option<&[f64]>, k: usize, init: In
         if (empty > 0 || next.len() < k) && reseeds < 4 * k {
             let cut2 = {
                 let mut s = next.clone();
-                s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                s.sort_by(|a, b| a.total_cmp(b));
                 s.dedup();
                 next = s;
                 cuts(values, &next)
@@ -239,7 +239,7 @@ pub fn kmeans_pinned(values: &[f64], weights: Option<&[f64]>, k: usize, init: In
         } else {
             prev = cut;
         }
-        next.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        next.sort_by(|a, b| a.total_cmp(b));
         next.dedup();
         c = next;
     }
@@ -264,7 +264,7 @@ fn plus_plus(values: &[f64], p: &Prefix, k: usize, rng: &mut Rng, pinned: &[f64]
     };
     let mut c = if pinned.is_empty() { vec![values[pick_by_mass(rng)]] } else { pinned.to_vec() };
     while c.len() < k {
-        c.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        c.sort_by(|a, b| a.total_cmp(b));
         let cut = cuts(values, &c);
         let masses: Vec<f64> = (0..c.len()).map(|j| p.sse(cut[j], cut[j + 1], c[j])).collect();
         let sum: f64 = masses.iter().sum();
@@ -335,7 +335,7 @@ pub fn entropy_refine(
             c.push(f);
         }
     }
-    c.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    c.sort_by(|a, b| a.total_cmp(b));
     c.dedup();
     let nearest = |c: &[f64], v: f64| -> usize {
         let (mut lo, mut hi) = (0usize, c.len() - 1);
@@ -440,7 +440,7 @@ pub fn entropy_refine(
         // Keep the order sorted (means of ordered clusters stay ordered in
         // practice; re-sort to be safe).
         let mut order: Vec<usize> = (0..next.len()).collect();
-        order.sort_by(|&a, &b| next[a].partial_cmp(&next[b]).unwrap());
+        order.sort_by(|&a, &b| next[a].total_cmp(&next[b]));
         let mut inv = vec![0usize; next.len()];
         for (new, &old) in order.iter().enumerate() {
             inv[old] = new;
@@ -473,7 +473,7 @@ mod tests {
                 v.push(g as f64 * 10.0 + (i as f64) * 0.01);
             }
         }
-        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v.sort_by(|a, b| a.total_cmp(b));
         for init in [Init::KMeansPlusPlus, Init::Linear, Init::Density, Init::Random] {
             let c = kmeans_sorted(&v, None, 4, init, 7, 100);
             assert_eq!(c.centroids.len(), 4, "{init:?}");
@@ -493,7 +493,7 @@ mod tests {
     fn lloyd_lowers_the_error_and_nearest_is_exact() {
         let mut rng = Rng::new(3);
         let mut v: Vec<f64> = (0..5000).map(|_| (rng.next_f64() - 0.5).powi(3)).collect();
-        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v.sort_by(|a, b| a.total_cmp(b));
         let lin = kmeans_sorted(&v, None, 16, Init::Linear, 0, 0);
         let fit = kmeans_sorted(&v, None, 16, Init::Linear, 0, 200);
         assert!(brute_sse(&v, &fit.centroids) < brute_sse(&v, &lin.centroids));
@@ -512,7 +512,7 @@ mod tests {
         let mut rng = Rng::new(5);
         // Laplacian-like values.
         let mut v: Vec<f64> = (0..20000).map(|_| { let u = rng.next_f64() - 0.5; -u.signum() * (1.0 - 2.0 * u.abs()).max(1e-12).ln() }).collect();
-        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v.sort_by(|a, b| a.total_cmp(b));
         let km = kmeans_sorted(&v, None, 16, Init::KMeansPlusPlus, 0, 100);
         let entropy = |assign: &[usize], k: usize| {
             let mut c = vec![0f64; k];

@@ -108,7 +108,7 @@ impl Softmax {
     }
 
     fn q16(&self, node: &Node, inputs: &Inputs) -> Result<Value> {
-        let Softmax::Q16 { exp_lut, recip_lut, mult, shift } = self else { unreachable!() };
+        let Softmax::Q16 { exp_lut, recip_lut, mult, shift } = self else { return node.err("int16 SOFTMAX without its int16 tables".to_string()) };
         let (s, x) = qin::<i16>(node, inputs, 0)?;
         let depth = *s.last().unwrap_or(&1);
         let mut out = vec![0i16; x.len()];
