@@ -192,9 +192,10 @@ pub fn pad_input(
 }
 
 /// [`pad_input`] into any element type, each value mapped by `conv` (e.g.
-/// to the bytes `v ^ 0x80` the relaxed-dot kernel reads).
+/// to the bytes `v ^ 0x80` the relaxed-dot kernel reads). With worker
+/// threads (threaded build), large images are copied in row blocks.
 #[allow(clippy::too_many_arguments)]
-pub fn pad_input_as<T: Copy + Default>(
+pub fn pad_input_as<T: Copy + Default + Send + Sync>(
     x: &[i8],
     h: usize,
     w: usize,
@@ -203,7 +204,7 @@ pub fn pad_input_as<T: Copy + Default>(
     (pad_t, pad_l): (usize, usize),
     (hp, wp, cp): (usize, usize, usize),
     fill: i8,
-    conv: impl Fn(i8) -> T,
+    conv: impl Fn(i8) -> T + Sync,
     dst: &mut Vec<T>,
 ) -> KResult<()> {
     if x.len() != h * w * c || c * mult > cp || pad_t + h > hp || pad_l + w > wp {
@@ -218,8 +219,7 @@ pub fn pad_input_as<T: Copy + Default>(
     // Rows above and below the image.
     dst[..pad_t * row].fill(fill);
     dst[(pad_t + h) * row..].fill(fill);
-    for y in 0..h {
-        let d = &mut dst[(pad_t + y) * row..(pad_t + y + 1) * row];
+    let one_row = |y: usize, d: &mut [T]| {
         d[..pad_l * cp].fill(fill);
         d[(pad_l + w) * cp..].fill(fill);
         let body = &mut d[pad_l * cp..(pad_l + w) * cp];
@@ -236,6 +236,23 @@ pub fn pad_input_as<T: Copy + Default>(
                 }
                 px[c * mult..].fill(fill);
             }
+        }
+    };
+    let threads = crate::par::threads();
+    if threads > 1 && h >= 2 * threads && h * row >= 1 << 16 {
+        let per = h.div_ceil(threads * crate::par::TASKS_PER_THREAD);
+        let base = crate::par::SharedMut(dst[pad_t * row..].as_mut_ptr());
+        crate::par::run(h.div_ceil(per), &|i| {
+            for y in i * per..((i + 1) * per).min(h) {
+                // Safety: rows pad_t..pad_t + h lie inside `dst` (checked
+                // above); each task writes its own rows.
+                let d = unsafe { core::slice::from_raw_parts_mut(base.get().add(y * row), row) };
+                one_row(y, d);
+            }
+        });
+    } else {
+        for y in 0..h {
+            one_row(y, &mut dst[(pad_t + y) * row..(pad_t + y + 1) * row]);
         }
     }
     Ok(())
