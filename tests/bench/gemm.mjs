@@ -6,13 +6,9 @@
 //
 //   node tests/bench/gemm.mjs [--build web-relaxed] [--requant fast|exact] [--ms 300]
 
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { startServer } from './lib/server.mjs';
+import { openDevPage } from './lib/devpage.mjs';
 
-const BENCH = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(BENCH, '../..');
 const { values: opt } = parseArgs({
   options: {
     build: { type: 'string', default: 'web-relaxed' },
@@ -29,24 +25,11 @@ const SHAPES = [
   [49, 160, 960], [49, 960, 160], [49, 960, 320], [49, 320, 1280],
 ];
 const shapes = opt.shapes ? opt.shapes.split(',').map((s) => s.split('x').map(Number)) : SHAPES;
-const { server, port } = await startServer({ mounts: [['/bench/', path.join(BENCH, 'page')], ['/pkg/', path.join(REPO, 'pkg')], ['/js/', path.join(REPO, 'js')]], models: new Map() });
-const { chromium } = await import('playwright-core');
-const browser = await chromium.launch({
-  executablePath: opt.chromium,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const { page, close } = await openDevPage({ chromium: opt.chromium });
 try {
-  const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${port}/bench/index.html?noauto`);
   const res = await page.evaluate(
     async ({ build, fast, shapes, minMs, threads }) => {
-      const glue = await import(`/pkg/${build}/modelpress.js`);
-      if (threads > 1) {
-        const { startThreads } = await import('/js/threads.mjs');
-        await startThreads(glue, `/pkg/${build}/modelpress_bg.wasm`, threads - 1);
-      } else {
-        await glue.default({ module_or_path: `/pkg/${build}/modelpress_bg.wasm` });
-      }
+      const glue = await window.loadModelpress(build, threads);
       const out = [];
       for (const [m, k, n] of shapes) {
         glue.benchGemmI8(m, k, n, 2, fast);
@@ -68,6 +51,5 @@ try {
     console.log(`  ${`${r.m}x${r.k}x${r.n}`.padEnd(14)} ${r.gmac.toFixed(1).padStart(6)} GMAC/s  ${r.nsPerOut.toFixed(3).padStart(6)} ns/out  checksum ${r.checksum}`);
   }
 } finally {
-  await browser.close();
-  server.close();
+  await close();
 }

@@ -8,14 +8,10 @@
 // Uses WasmModel.profile (per-node performance.now() sums over the runs) of
 // the chosen build in pkg/ (web = simd128, web-relaxed, web-scalar).
 
-import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { startServer } from './lib/server.mjs';
+import { openDevPage } from './lib/devpage.mjs';
 
-const BENCH = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(BENCH, '../..');
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -32,33 +28,11 @@ if (positionals.length !== 1) {
   process.exit(2);
 }
 const model = readFileSync(positionals[0]);
-const { server, port } = await startServer({
-  mounts: [
-    ['/bench/', path.join(BENCH, 'page')],
-    ['/pkg/', path.join(REPO, 'pkg')],
-    ['/js/', path.join(REPO, 'js')],
-  ],
-  models: new Map([['m.tflite', model]]),
-});
-const { chromium } = await import('playwright-core');
-const browser = await chromium.launch({
-  executablePath: opt.chromium,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const { page, close } = await openDevPage({ models: new Map([['m.tflite', model]]), chromium: opt.chromium });
 try {
-  const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${port}/bench/index.html?noauto`);
   const res = await page.evaluate(
     async ({ build, runs, requant, threads }) => {
-      let glue;
-      if (threads > 1) {
-        const { startThreads } = await import('/js/threads.mjs');
-        glue = await import(`/pkg/${build}/modelpress.js`);
-        await startThreads(glue, `/pkg/${build}/modelpress_bg.wasm`, threads - 1);
-      } else {
-        glue = await import(`/pkg/${build}/modelpress.js`);
-        await glue.default({ module_or_path: `/pkg/${build}/modelpress_bg.wasm` });
-      }
+      const glue = await window.loadModelpress(build, threads);
       const bytes = new Uint8Array(await (await fetch('/models/m.tflite')).arrayBuffer());
       const m = new glue.WasmModel(bytes);
       m.setRequantization?.(requant);
@@ -97,6 +71,5 @@ try {
     console.log(`  #${String(n.node).padStart(3)} ${n.op.padEnd(20)} ${JSON.stringify(n.shape).padEnd(18)} ${n.ms.toFixed(3).padStart(7)} ms  ${n.output}`);
   }
 } finally {
-  await browser.close();
-  server.close();
+  await close();
 }

@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeTflite, fixBatch } from './lib/tflite.mjs';
 import { startServer } from './lib/server.mjs';
+import { CHROMIUM_ARGS } from './lib/devpage.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, '../..');
@@ -409,7 +410,7 @@ async function main() {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: opt.chromium,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: CHROMIUM_ARGS,
   });
   const context = await browser.newContext();
   const cpu = cpuInfo();

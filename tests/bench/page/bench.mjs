@@ -81,20 +81,30 @@ function loadScript(src) {
 // requantization mode of the -fast variants); memory(handle) after the
 // warm-up runs (modelpress: WasmModel.memoryInfo()).
 
+/**
+ * Import and instantiate the modelpress build in pkg/`dir`; with `threads` > 1
+ * (the threaded build) this thread plus `threads - 1` workers (js/threads.mjs).
+ * Also used by the development tools (tests/bench/lib/devpage.mjs).
+ */
+async function loadModelpress(dir, threads = 1) {
+  const glue = await import(`/pkg/${dir}/modelpress.js`);
+  const wasm = `/pkg/${dir}/modelpress_bg.wasm`;
+  if (threads > 1) {
+    const { startThreads } = await import('/js/threads.mjs');
+    await startThreads(glue, wasm, threads - 1);
+  } else {
+    await glue.default({ module_or_path: wasm });
+  }
+  return glue;
+}
+window.loadModelpress = loadModelpress;
+
 const adapters = {
   modelpress: (rt) => {
     let glue;
     return {
       async init() {
-        if (rt.threads > 1) {
-          // The threaded build: this thread plus rt.threads - 1 workers (js/threads.mjs).
-          const { startThreads } = await import('/js/threads.mjs');
-          glue = await import(`/pkg/${rt.pkgDir}/modelpress.js`);
-          await startThreads(glue, `/pkg/${rt.pkgDir}/modelpress_bg.wasm`, rt.threads - 1);
-        } else {
-          glue = await import(`/pkg/${rt.pkgDir}/modelpress.js`);
-          await glue.default({ module_or_path: `/pkg/${rt.pkgDir}/modelpress_bg.wasm` });
-        }
+        glue = await loadModelpress(rt.pkgDir, rt.threads);
         const info = glue.buildInfo();
         const exportsList = Object.keys(glue);
         return { ...info, exports: exportsList };

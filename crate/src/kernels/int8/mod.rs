@@ -236,7 +236,10 @@ fn add_fast_one(p: &FastAdd, a: &[i8], b: &[i8], out: &mut [i8]) -> KResult<()> 
 /// Depthwise convolution on the tap-quad packing (see `dwquad.rs`): the
 /// relaxed-dot kernel in the relaxed build, the scalar reference elsewhere.
 pub fn dwconv_quads(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8]) -> KResult<()> {
-    dwquad::check(x, g, w, rq, out)?;
+    // The kernel checks its own call; splitting needs the geometry checked first.
+    if par::threads() > 1 {
+        dwquad::check(x, g, w, rq, out)?;
+    }
     dw_rows(x, g, (w.cp, w.c), out, &|x, g, out| dwconv_quads_one(x, g, w, rq, out))
 }
 
@@ -294,7 +297,10 @@ fn quantize_one(p: &QuantizeParams, x: &[f32], out: &mut [i8]) -> KResult<()> {
 
 /// Depthwise convolution of one padded image (see `dwconv.rs`).
 pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8]) -> KResult<()> {
-    dwconv::check(x, g, w, rq, out)?;
+    // The kernel checks its own call; splitting needs the geometry checked first.
+    if par::threads() > 1 {
+        dwconv::check(x, g, w, rq, out)?;
+    }
     dw_rows(x, g, (w.cp, w.c), out, &|x, g, out| dwconv_one(x, g, w, rq, out))
 }
 
