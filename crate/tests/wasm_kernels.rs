@@ -173,7 +173,7 @@ fn gemm_matches_scalar_on_tails_and_tiles() {
         let ms = [1usize, 2, 3, 4, 5, 7, 8, 9, 13];
         let ns = [1usize, 3, 4, 7, 8, 9, 15, 16, 17, 33];
         let ks = [1usize, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 31, 64, 67];
-        let mut cases = 0;
+        let (mut cases, mut bounded) = (0, 0);
         for &m in &ms {
             for &n in &ns {
                 for &k in &ks {
@@ -197,6 +197,13 @@ fn gemm_matches_scalar_on_tails_and_tiles() {
                     gemm::gemm(m, &a, lda, &w, GemmOut::I8 { out: &mut sf, ldc, rq: &rqf }).unwrap();
                     simd(m, &a, lda, &w, GemmOut::I8 { out: &mut vf, ldc, rq: &rqf }).unwrap();
                     assert_eq!(sf, vf, "{name} fast int8 m {m} n {n} k {k} lda {lda} ldc {ldc}");
+                    // With the accumulator bounds known, ranges starting at
+                    // -128 leave out the lower clamp (saturating instead).
+                    let rqb = rqf.clone().with_acc_bounds(&w.acc_bounds());
+                    bounded += rqb.fp32_saturates_low() as usize;
+                    let mut vb = vec![99i8; len];
+                    simd(m, &a, lda, &w, GemmOut::I8 { out: &mut vb, ldc, rq: &rqb }).unwrap();
+                    assert_eq!(sf, vb, "{name} fast bounded int8 m {m} n {n} k {k} lda {lda} ldc {ldc}");
                     let (mut s32, mut v32) = (vec![7i32; len], vec![7i32; len]);
                     gemm::gemm(m, &a, lda, &w, GemmOut::I32 { out: &mut s32, ldc }).unwrap();
                     simd(m, &a, lda, &w, GemmOut::I32 { out: &mut v32, ldc }).unwrap();
@@ -220,6 +227,7 @@ fn gemm_matches_scalar_on_tails_and_tiles() {
             }
         }
         assert_eq!(cases, ms.len() * ns.len() * ks.len());
+        assert!(bounded >= cases / 8, "{name}: only {bounded} of {cases} cases ran without the lower clamp");
     }
 }
 
@@ -258,7 +266,7 @@ fn gemm_rejects_short_slices() {
 #[wasm_bindgen_test]
 fn dwconv_matches_scalar_on_tails_and_windows() {
     let mut rng = Rng(1234);
-    let mut cases = 0;
+    let (mut cases, mut bounded) = (0, 0);
     for &c in &[1usize, 5, 15, 16, 17, 32, 33, 48] {
         for &(kh, kw) in &[(1usize, 1usize), (3, 3), (2, 3), (5, 5), (3, 1)] {
             for &(s, d) in &[(1usize, 1usize), (2, 1), (1, 2), (3, 2)] {
@@ -279,11 +287,16 @@ fn dwconv_matches_scalar_on_tails_and_windows() {
                 dwconv::dwconv(&x, &g, &w, &rqf, &mut sv).unwrap();
                 simd128::dwconv(&x, &g, &w, &rqf, &mut vv).unwrap();
                 assert_eq!(sv, vv, "fast c {c} k {kh}x{kw} geom {g:?}");
+                let rqb = rqf.with_acc_bounds(&w.acc_bounds());
+                bounded += rqb.fp32_saturates_low() as usize;
+                simd128::dwconv(&x, &g, &w, &rqb, &mut vv).unwrap();
+                assert_eq!(sv, vv, "fast bounded c {c} k {kh}x{kw} geom {g:?}");
                 cases += 1;
             }
         }
     }
     assert!(cases >= 160);
+    assert!(bounded >= cases / 8, "only {bounded} of {cases} cases ran without the lower clamp");
 }
 
 #[wasm_bindgen_test]
@@ -535,7 +548,7 @@ fn relaxed_dwconv_matches_scalar() {
         return;
     };
     let mut rng = Rng(4242);
-    let mut cases = 0;
+    let (mut cases, mut bounded) = (0, 0);
     for &c in &[1usize, 5, 15, 16, 17, 32, 33, 48] {
         for &(kh, kw) in &[(1usize, 1usize), (3, 3), (2, 3), (5, 5), (3, 1), (2, 2)] {
             for &(s, d) in &[(1usize, 1usize), (2, 1), (1, 2), (3, 2)] {
@@ -548,17 +561,20 @@ fn relaxed_dwconv_matches_scalar() {
                 let x: Vec<u8> = rng.i8s(hp * wp * w.cp).into_iter().map(|v| v as u8 ^ xor).collect();
                 let g = DwGeom { hp, wp, oh, ow, kh, kw, sh: s, sw: rng.pick(&[1, s]), dh: d, dw: rng.pick(&[1, d]) };
                 let rq = requant(&mut rng, c, c % 2 == 1);
-                for rq in [rq.clone(), fast(&rq)] {
+                let rqb = fast(&rq).with_acc_bounds(&w.acc_bounds());
+                bounded += rqb.fp32_saturates_low() as usize;
+                for rq in [rq.clone(), fast(&rq), rqb] {
                     let (mut sv, mut vv) = (vec![0i8; oh * ow * c], vec![0i8; oh * ow * c]);
                     dwquad::dwconv(&x, &g, &w, &rq, &mut sv).unwrap();
                     relaxed::dwconv(&x, &g, &w, &rq, &mut vv).unwrap();
-                    assert_eq!(sv, vv, "c {c} k {kh}x{kw} geom {g:?} fast {}", rq.fast);
+                    assert_eq!(sv, vv, "c {c} k {kh}x{kw} geom {g:?} fast {} bounded {}", rq.fast, rq.fp32_bounded);
                 }
                 cases += 1;
             }
         }
     }
     assert!(cases >= 190);
+    assert!(bounded >= cases / 8, "only {bounded} of {cases} cases ran without the lower clamp");
     // Short buffers are errors, not traps.
     let w = PackedDwQ::pack(layout, 9, 16, &[1; 144], None, 0).unwrap();
     let rq = Requant::fixed(vec![1 << 30; 16], vec![0; 16], 0, -128, 127);

@@ -40,6 +40,11 @@ impl PackedDw {
         self.w.len() * 2 + self.bias.len() * 4
     }
 
+    /// Per channel, a bound on `|accumulator|` (see `gemm::acc_bound`).
+    pub fn acc_bounds(&self) -> Vec<u64> {
+        (0..self.c).map(|c| super::gemm::acc_bound(self.bias[c], (0..self.taps).map(|t| self.get(t, c) as i8))).collect()
+    }
+
     /// Pack `w[tap][c] = src[tap * c_count + c]` (TFLite's `[1, kh, kw, c]`).
     pub fn pack(taps: usize, c: usize, src: &[i8], bias: Option<&[i32]>, input_offset: i32) -> KResult<PackedDw> {
         let need = taps.checked_mul(c).ok_or("dwconv: weight size overflows")?;

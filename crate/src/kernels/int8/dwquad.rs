@@ -72,6 +72,11 @@ impl PackedDwQ {
         self.w.len() + self.bias.len() * 4
     }
 
+    /// Per channel, a bound on `|accumulator|` (see `gemm::acc_bound`).
+    pub fn acc_bounds(&self) -> Vec<u64> {
+        (0..self.c).map(|c| super::gemm::acc_bound(self.bias[c], (0..self.taps).map(|t| self.w[Self::index(self.cp, t, c)]))).collect()
+    }
+
     /// The value the kernel multiplies for a stored input byte.
     #[inline]
     pub fn input(&self, b: u8) -> i32 {

@@ -131,12 +131,24 @@ impl PackedW {
         self.data.len() + self.bias.len() * 4
     }
 
+    /// Per channel, a bound on `|accumulator|` over all inputs: `|bias| +
+    /// 256 Σ |w|` (the kernels multiply activations of magnitude at most
+    /// 255 after their shift, 128 without).
+    pub fn acc_bounds(&self) -> Vec<u64> {
+        (0..self.n).map(|c| acc_bound(self.bias[c], (0..self.k).map(|kk| self.get(c, kk)))).collect()
+    }
+
     /// Weight of channel `c` at depth `kk` (zero in the padding).
     #[inline]
     pub fn get(&self, c: usize, kk: usize) -> i8 {
         let (p, lane) = (c / NR, c % NR);
         self.data[p * self.kp * NR + self.layout.offset(lane, kk)]
     }
+}
+
+/// `|bias| + 256 Σ |w|`: no accumulator of these weights exceeds it.
+pub fn acc_bound(bias: i32, w: impl Iterator<Item = i8>) -> u64 {
+    bias.unsigned_abs() as u64 + 256 * w.map(|v| v.unsigned_abs() as u64).sum::<u64>()
 }
 
 /// Where the GEMM writes.
@@ -284,6 +296,35 @@ mod tests {
                     let want = if kk < k { src[c * k + kk] } else { 0 };
                     assert_eq!(w.get(c, kk), want, "{layout:?}");
                 }
+            }
+        }
+    }
+
+    /// No accumulator exceeds `acc_bounds`, extreme activations included,
+    /// and the bound is tight within a factor of two.
+    #[test]
+    fn acc_bounds_hold() {
+        let (n, k) = (9, 21);
+        let src: Vec<i8> = (0..n * k).map(|i| if i % 5 == 0 { -128 } else { (i * 37 % 255) as u8 as i8 }).collect();
+        let bias: Vec<i32> = (0..n as i32).map(|i| i * 7919 - 30000).collect();
+        for layout in LAYOUTS {
+            for off in [-127, 0, 128] {
+                let w = PackedW::pack_with(layout, n, k, &src, Some(&bias), off).unwrap();
+                let bounds = w.acc_bounds();
+                let mut worst = vec![0u64; n];
+                for fill in [-128i8, 127, 0] {
+                    // All activations at one extreme, and alternating signs matching each weight.
+                    let rows: Vec<Vec<i8>> = vec![vec![fill; k], (0..k).map(|kk| if src[kk] < 0 { -128 } else { 127 }).collect()];
+                    for a in rows {
+                        let mut out = vec![0i32; n];
+                        gemm(1, &a, k, &w, GemmOut::I32 { out: &mut out, ldc: n }).unwrap();
+                        for c in 0..n {
+                            assert!(out[c].unsigned_abs() as u64 <= bounds[c], "{layout:?} off {off} c {c}: {} > {}", out[c], bounds[c]);
+                            worst[c] = worst[c].max(out[c].unsigned_abs() as u64);
+                        }
+                    }
+                }
+                assert!(worst[0] * 4 >= bounds[0], "{layout:?}: bound {} far above {}", bounds[0], worst[0]);
             }
         }
     }

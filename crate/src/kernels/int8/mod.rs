@@ -345,7 +345,7 @@ pub fn bench_gemm(m: usize, k: usize, n: usize, iters: usize, fast: bool) -> KRe
     let packed = PackedW::pack(n, k, &w, Some(&bias), 3)?;
     let real: Vec<f64> = (0..n).map(|c| 0.0004 + c as f64 * 1e-6).collect();
     let (mult, shift): (Vec<i32>, Vec<i32>) = real.iter().map(|&r| fixedpoint::quantize_multiplier(r)).unzip();
-    let mut rq = Requant::fixed(mult, shift, -5, -128, 127).with_fp32(real.iter().map(|&r| r as f32).collect());
+    let mut rq = Requant::fixed(mult, shift, -5, -128, 127).with_fp32(real.iter().map(|&r| r as f32).collect()).with_acc_bounds(&packed.acc_bounds());
     rq.set_fast(fast);
     let mut out = vec![0i8; m * n];
     let t0 = crate::clock::now_ms();

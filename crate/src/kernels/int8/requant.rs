@@ -62,6 +62,12 @@ pub struct Requant {
     /// of TFLite's reference fixed-point arithmetic. Results may differ from
     /// the reference by one step where the two roundings part.
     pub fast: bool,
+    /// Fast mode: every `|f32(acc) * fp32[c]|` the kernels can produce is
+    /// below 2^22 (see [`Requant::with_acc_bounds`]), so the magic-number
+    /// rounding is exact for it and a result below the output range
+    /// saturates to -128 in the narrowing to int8: with an output range
+    /// starting at -128 the kernels may leave out the lower clamp.
+    pub fp32_bounded: bool,
 }
 
 /// `f32(s_in) * f32(s_w[c]) / f32(s_out)` per channel, in single precision
@@ -87,22 +93,42 @@ impl Requant {
     /// Fixed-point requantization from per-channel `(multiplier, shift)`.
     pub fn fixed(mult: Vec<i32>, shift: Vec<i32>, zero_point: i32, min: i32, max: i32) -> Requant {
         let lanes = Self::lanes_for(&mult, &shift);
-        Requant { scale: Scale::Fixed { mult, shift }, zero_point, min, max, lanes, fp32: None, fast: false }
+        Requant { scale: Scale::Fixed { mult, shift }, zero_point, min, max, lanes, fp32: None, fast: false, fp32_bounded: false }
     }
 
     /// Double-precision requantization (the reference FULLY_CONNECTED).
     pub fn double(scale: Vec<f64>, zero_point: i32, min: i32, max: i32) -> Requant {
-        Requant { scale: Scale::Double(scale), zero_point, min, max, lanes: None, fp32: None, fast: false }
+        Requant { scale: Scale::Double(scale), zero_point, min, max, lanes: None, fp32: None, fast: false, fp32_bounded: false }
     }
 
     /// Also carry single-precision scales (one per channel) for the fast mode.
     pub fn with_fp32(mut self, scales: Vec<f32>) -> Requant {
+        self.fp32_bounded = false;
         if scales.len() == self.channels() && scales.iter().all(|s| s.is_finite() && *s >= 0.0) {
             let mut s = scales;
             s.resize(padded16(s.len()), 0.0);
             self.fp32 = Some(s);
         }
         self
+    }
+
+    /// Record the largest `|accumulator|` the kernels can produce per
+    /// channel (e.g. [`super::gemm::PackedW::acc_bounds`]): sets
+    /// [`Requant::fp32_bounded`] when the fast-mode scales keep them all
+    /// within the magic-number range.
+    pub fn with_acc_bounds(mut self, bounds: &[u64]) -> Requant {
+        const LIMIT: f64 = (1u64 << 22) as f64;
+        self.fp32_bounded = match &self.fp32 {
+            Some(s) => bounds.len() >= self.channels() && (0..self.channels()).all(|c| s[c] as f64 * bounds[c] as f64 <= LIMIT),
+            None => false,
+        };
+        self
+    }
+
+    /// The fast mode may leave out the lower clamp: results below the
+    /// output range saturate to its lower end (-128) by themselves.
+    pub fn fp32_saturates_low(&self) -> bool {
+        self.fp32_bounded && self.min <= -128
     }
 
     /// Switch the fast mode on or off; returns whether it is on (it needs

@@ -62,6 +62,8 @@ pub(super) struct Fp32K {
     hi8: v128,
     magic: v128,
     bias: v128,
+    /// The lower clamp is needed (see `Requant::fp32_saturates_low`).
+    pub(super) clamp_lo: bool,
 }
 
 impl Fp32K {
@@ -72,28 +74,30 @@ impl Fp32K {
             hi8: i8x16_splat(rq.max.clamp(-128, 127) as i8),
             magic: f32x4_splat(MAGIC),
             bias: i32x4_splat(MAGIC.to_bits() as i32 - rq.zero_point),
+            clamp_lo: !rq.fp32_saturates_low(),
         }
     }
-}
 
-/// The fast requantization (`requant::fp32_apply`) of 4 accumulators with
-/// their 4 scales, before the upper clamp: convert, scale, clamp below in
-/// float, round half to even with the magic-number add, add the zero
-/// point. Values above the output range stay above it (they saturate in
-/// the narrowing to int8, and [`Fp32K::finish`] clamps the bytes), as in
-/// XNNPACK's fp32 epilogue.
-#[inline(always)]
-pub(super) fn fp32_4(acc: v128, scale: v128, k: &Fp32K) -> v128 {
-    let f = f32x4_pmax(f32x4_mul(f32x4_convert_i32x4(acc), scale), k.lo);
-    i32x4_sub(f32x4_add(f, k.magic), k.bias)
-}
-
-impl Fp32K {
     /// The upper clamp on narrowed int8 outputs.
     #[inline(always)]
     pub(super) fn finish(&self, q8: v128) -> v128 {
         i8x16_min(q8, self.hi8)
     }
+}
+
+/// The fast requantization (`requant::fp32_apply`) of 4 accumulators with
+/// their 4 scales, before the upper clamp: convert, scale, clamp below in
+/// float (`LO`), round half to even with the magic-number add, add the zero
+/// point. Values above the output range stay above it (they saturate in
+/// the narrowing to int8, and [`Fp32K::finish`] clamps the bytes), as in
+/// XNNPACK's fp32 epilogue. Without `LO` (only when
+/// `Requant::fp32_saturates_low`), values below the range saturate to -128
+/// in the narrowing, the range's lower end.
+#[inline(always)]
+pub(super) fn fp32_4<const LO: bool>(acc: v128, scale: v128, k: &Fp32K) -> v128 {
+    let f = f32x4_mul(f32x4_convert_i32x4(acc), scale);
+    let f = if LO { f32x4_pmax(f, k.lo) } else { f };
+    i32x4_sub(f32x4_add(f, k.magic), k.bias)
 }
 
 /// Load 4 scales of channels `c..c+4`. Safety: `c + 4 <= s.len()`.
@@ -108,8 +112,11 @@ unsafe fn scales4(s: &[f32], c: usize) -> v128 {
 pub fn fp32_requant4(acc: [i32; 4], rq: &Requant, c0: usize) -> [i32; 4] {
     match &rq.fp32 {
         Some(s) if c0 + 4 <= s.len() => {
-            let v = unsafe { fp32_4(v128_load(acc.as_ptr() as *const v128), scales4(s, c0), &Fp32K::new(rq)) };
-            let v = i32x4_min(v, i32x4_splat(rq.max));
+            let k = Fp32K::new(rq);
+            let (acc, s) = unsafe { (v128_load(acc.as_ptr() as *const v128), scales4(s, c0)) };
+            let v = if k.clamp_lo { fp32_4::<true>(acc, s, &k) } else { fp32_4::<false>(acc, s, &k) };
+            // As the kernels' narrowing to int8 does.
+            let v = i32x4_min(i32x4_max(v, i32x4_splat(-128)), i32x4_splat(rq.max.min(127)));
             [i32x4_extract_lane::<0>(v), i32x4_extract_lane::<1>(v), i32x4_extract_lane::<2>(v), i32x4_extract_lane::<3>(v)]
         }
         _ => core::array::from_fn(|i| rq.apply(acc[i], c0 + i)),
@@ -175,27 +182,10 @@ impl TileOut {
         match out {
             GemmOut::I8 { out, ldc, rq } if self.fp32.is_some() => {
                 let (k, s) = (self.fp32.as_ref().unwrap(), rq.fp32.as_deref().unwrap());
-                // Safety: `s` holds padded scales for every channel of the panel.
-                let (s0, s1) = unsafe { (scales4(s, n0), scales4(s, n0 + 4)) };
-                let row8 = |acc: &[v128; 2]| i16x8_narrow_i32x4(fp32_4(acc[0], s0, k), fp32_4(acc[1], s1, k));
-                if rows == MR && nr == NR && (r0 + MR - 1) * *ldc + n0 + NR <= out.len() {
-                    // A whole tile: two rows narrowed per vector, 8 bytes a row.
-                    // Safety: the check above bounds all four 8-byte rows.
-                    unsafe {
-                        let base = out.as_mut_ptr().add(r0 * *ldc + n0);
-                        let q01 = k.finish(i8x16_narrow_i16x8(row8(&acc[0]), row8(&acc[1])));
-                        v128_store64_lane::<0>(q01, base as *mut u64);
-                        v128_store64_lane::<1>(q01, base.add(*ldc) as *mut u64);
-                        let q23 = k.finish(i8x16_narrow_i16x8(row8(&acc[2]), row8(&acc[3])));
-                        v128_store64_lane::<0>(q23, base.add(2 * *ldc) as *mut u64);
-                        v128_store64_lane::<1>(q23, base.add(3 * *ldc) as *mut u64);
-                    }
-                    return;
-                }
-                for (r, acc) in acc.iter().enumerate().take(rows) {
-                    let q16 = i16x8_narrow_i32x4(fp32_4(acc[0], s0, k), fp32_4(acc[1], s1, k));
-                    let q8 = k.finish(i8x16_narrow_i16x8(q16, q16));
-                    store_bytes(q8, &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr]);
+                if k.clamp_lo {
+                    store_fp32::<true>(k, s, acc, rows, r0, n0, nr, out, *ldc);
+                } else {
+                    store_fp32::<false>(k, s, acc, rows, r0, n0, nr, out, *ldc);
                 }
             }
             GemmOut::I8 { out, ldc, rq } if self.fused => {
@@ -217,6 +207,34 @@ impl TileOut {
                 }
             }
         }
+    }
+}
+
+/// The fast-mode store of [`TileOut::store`] (`LO`: with the lower clamp).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn store_fp32<const LO: bool>(k: &Fp32K, s: &[f32], acc: &[[v128; 2]; MR], rows: usize, r0: usize, n0: usize, nr: usize, out: &mut [i8], ldc: usize) {
+    // Safety: `s` holds padded scales for every channel of the panel.
+    let (s0, s1) = unsafe { (scales4(s, n0), scales4(s, n0 + 4)) };
+    let row8 = |acc: &[v128; 2]| i16x8_narrow_i32x4(fp32_4::<LO>(acc[0], s0, k), fp32_4::<LO>(acc[1], s1, k));
+    if rows == MR && nr == NR && (r0 + MR - 1) * ldc + n0 + NR <= out.len() {
+        // A whole tile: two rows narrowed per vector, 8 bytes a row.
+        // Safety: the check above bounds all four 8-byte rows.
+        unsafe {
+            let base = out.as_mut_ptr().add(r0 * ldc + n0);
+            let q01 = k.finish(i8x16_narrow_i16x8(row8(&acc[0]), row8(&acc[1])));
+            v128_store64_lane::<0>(q01, base as *mut u64);
+            v128_store64_lane::<1>(q01, base.add(ldc) as *mut u64);
+            let q23 = k.finish(i8x16_narrow_i16x8(row8(&acc[2]), row8(&acc[3])));
+            v128_store64_lane::<0>(q23, base.add(2 * ldc) as *mut u64);
+            v128_store64_lane::<1>(q23, base.add(3 * ldc) as *mut u64);
+        }
+        return;
+    }
+    for (r, acc) in acc.iter().enumerate().take(rows) {
+        let q16 = row8(acc);
+        let q8 = k.finish(i8x16_narrow_i16x8(q16, q16));
+        store_bytes(q8, &mut out[(r0 + r) * ldc + n0..(r0 + r) * ldc + n0 + nr]);
     }
 }
 
@@ -257,6 +275,8 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
 /// blocks: fast fp32, or the exact fixed-point form.
 pub(super) enum Epilogue<'a> {
     Fast(&'a [f32], Fp32K),
+    /// The fast form without the lower clamp (`Requant::fp32_saturates_low`).
+    FastSat(&'a [f32], Fp32K),
     Exact { lanes: &'a Lanes, left: bool, zp: v128, lo: v128, hi: v128 },
 }
 
@@ -265,7 +285,10 @@ impl<'a> Epilogue<'a> {
     /// applies (the caller then uses its scalar reference).
     pub(super) fn new(rq: &'a Requant, cp: usize) -> Option<Epilogue<'a>> {
         match (&rq.fp32, &rq.lanes, &rq.scale) {
-            (Some(s), _, _) if rq.fast && s.len() >= cp => Some(Epilogue::Fast(s, Fp32K::new(rq))),
+            (Some(s), _, _) if rq.fast && s.len() >= cp => {
+                let k = Fp32K::new(rq);
+                Some(if k.clamp_lo { Epilogue::Fast(s, k) } else { Epilogue::FastSat(s, k) })
+            }
             (_, Some(l), Scale::Fixed { .. }) if l.mult.len() >= cp => Some(Epilogue::Exact {
                 lanes: l,
                 left: l.lmul.iter().any(|&v| v != 1),
@@ -284,7 +307,8 @@ impl<'a> Epilogue<'a> {
     pub(super) fn apply(&self, acc: v128, c: usize) -> v128 {
         // Safety: `new` checked that the scales / lanes cover `cp` channels.
         match self {
-            Epilogue::Fast(s, k) => fp32_4(acc, unsafe { scales4(s, c) }, k),
+            Epilogue::Fast(s, k) => fp32_4::<true>(acc, unsafe { scales4(s, c) }, k),
+            Epilogue::FastSat(s, k) => fp32_4::<false>(acc, unsafe { scales4(s, c) }, k),
             Epilogue::Exact { lanes, left, zp, lo, hi } => unsafe { requant4_lanes(acc, lanes, c, *zp, *lo, *hi, *left) },
         }
     }
@@ -293,7 +317,7 @@ impl<'a> Epilogue<'a> {
     #[inline(always)]
     pub(super) fn finish(&self, q8: v128) -> v128 {
         match self {
-            Epilogue::Fast(_, k) => k.finish(q8),
+            Epilogue::Fast(_, k) | Epilogue::FastSat(_, k) => k.finish(q8),
             Epilogue::Exact { .. } => q8,
         }
     }

@@ -401,7 +401,8 @@ impl ConvI8 {
         for g in 0..ngroups {
             let r = g * opg..(g + 1) * opg;
             let packed = PackedW::pack(opg, k, &w[r.start * k..r.end * k], bias.as_ref().map(|b| &b[r.clone()]), -q.qx.zp)?;
-            groups.push((packed, q.conv_requant(&ws[r])));
+            let rq = q.conv_requant(&ws[r]).with_acc_bounds(&packed.acc_bounds());
+            groups.push((packed, rq));
         }
         Ok(ConvI8 { oc, kh, kw, ic, geo: geo(op)?, zp_in: q.qx.zp, groups, scratch: Vec::new() })
     }
@@ -734,7 +735,11 @@ impl DwI8 {
             layout @ k8::Layout::Quads { .. } => DwPacked::Quads(k8::PackedDwQ::pack(layout, kh * kw, oc, i8s(wv)?, bias.as_deref(), -q.qx.zp)?),
             k8::Layout::Pairs => DwPacked::Pairs(PackedDw::pack(kh * kw, oc, i8s(wv)?, bias.as_deref(), -q.qx.zp)?),
         };
-        Ok(DwI8 { kh, kw, oc, geo: geo(op)?, zp_in: q.qx.zp, packed, rq: q.conv_requant(&ws) })
+        let bounds = match &packed {
+            DwPacked::Pairs(p) => p.acc_bounds(),
+            DwPacked::Quads(p) => p.acc_bounds(),
+        };
+        Ok(DwI8 { kh, kw, oc, geo: geo(op)?, zp_in: q.qx.zp, packed, rq: q.conv_requant(&ws).with_acc_bounds(&bounds) })
     }
 
     fn exec(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
@@ -1019,6 +1024,10 @@ impl FcI8 {
         let rq = Requant::double(fc_scales(qx.scale, &ws, qy.scale), qy.zp, lo, hi).with_fp32(k8::requant::fp32_scales(qx.scale, &ws, qy.scale));
         let w = i8s(wv)?;
         let packed = if w_off == 0 { Some(PackedW::pack(units, depth, w, bias.as_deref(), -qx.zp)?) } else { None };
+        let rq = match &packed {
+            Some(p) => rq.with_acc_bounds(&p.acc_bounds()),
+            None => rq,
+        };
         Ok(FcI8 { units, depth, raw: if w_off == 0 { Vec::new() } else { w.to_vec() }, packed, w_off, in_off: -qx.zp, bias, rq })
     }
 
