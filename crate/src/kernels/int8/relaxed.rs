@@ -183,7 +183,7 @@ pub fn dwconv(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8])
                         );
                     }
                     let (q0, q1, q2, q3) = (epi.apply(a0, cb), epi.apply(a1, cb + 4), epi.apply(a2, cb + 8), epi.apply(a3, cb + 12));
-                    epi.finish(i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3)))
+                    epi.pack(q0, q1, q2, q3)
                 };
                 store_bytes(q, &mut out[orow + cb..orow + c.min(cb + CB)]);
             }

@@ -57,11 +57,15 @@ unsafe fn requant4_lanes(acc: v128, l: &Lanes, c: usize, zp: v128, lo: v128, hi:
 /// Constants of the fast (fp32) requantization of one output.
 #[derive(Clone, Copy)]
 pub(super) struct Fp32K {
+    /// The lower clamp less the zero point, in float.
     lo: v128,
     /// The upper clamp, applied to the narrowed int8 bytes.
     hi8: v128,
     magic: v128,
-    bias: v128,
+    /// The bits of `magic`.
+    magic_bits: v128,
+    /// The zero point in int16 lanes.
+    zp16: v128,
     /// The lower clamp is needed (see `Requant::fp32_saturates_low`).
     pub(super) clamp_lo: bool,
 }
@@ -73,23 +77,38 @@ impl Fp32K {
             lo: f32x4_splat((rq.min - rq.zero_point) as f32),
             hi8: i8x16_splat(rq.max.clamp(-128, 127) as i8),
             magic: f32x4_splat(MAGIC),
-            bias: i32x4_splat(MAGIC.to_bits() as i32 - rq.zero_point),
+            magic_bits: i32x4_splat(MAGIC.to_bits() as i32),
+            zp16: i16x8_splat(rq.zero_point.clamp(-128, 127) as i16),
             clamp_lo: !rq.fp32_saturates_low(),
         }
     }
 
-    /// The upper clamp on narrowed int8 outputs.
+    /// Two rounded vectors of [`fp32_4`] to int16 with the zero point
+    /// added, saturating: `sat16(sat16(r) + zp)` equals `sat16(r + zp)`
+    /// after the int8 narrowing, since `|zp| <= 128`.
     #[inline(always)]
-    pub(super) fn finish(&self, q8: v128) -> v128 {
-        i8x16_min(q8, self.hi8)
+    pub(super) fn half(&self, r0: v128, r1: v128) -> v128 {
+        i16x8_add_sat(i16x8_narrow_i32x4(r0, r1), self.zp16)
+    }
+
+    /// Two [`Fp32K::half`] results to int8 outputs: narrow, clamp above.
+    ///
+    /// The zero point is added between the two narrowings rather than in
+    /// the int32 lanes: with both narrowings back to back, LLVM (wasm32)
+    /// rewrites the first into a min/max clamp and a shuffle, six
+    /// instructions in V8 where `i16x8.narrow_i32x4_s` is one.
+    #[inline(always)]
+    pub(super) fn bytes(&self, h0: v128, h1: v128) -> v128 {
+        i8x16_min(i8x16_narrow_i16x8(h0, h1), self.hi8)
     }
 }
 
-/// The fast requantization (`requant::fp32_apply`) of 4 accumulators with
-/// their 4 scales, before the upper clamp: convert, scale, clamp below in
-/// float (`LO`), round half to even with the magic-number add, add the zero
-/// point. Values above the output range stay above it (they saturate in
-/// the narrowing to int8, and [`Fp32K::finish`] clamps the bytes), as in
+/// The rounding step of the fast requantization (`requant::fp32_apply`)
+/// on 4 accumulators with their 4 scales: convert, scale, clamp below in
+/// float (`LO`), round half to even with the magic-number add; the zero
+/// point and the upper clamp follow in [`Fp32K::half`] and
+/// [`Fp32K::bytes`]. Values above the output range stay above it (they
+/// saturate in the narrowing to int8, then the bytes are clamped), as in
 /// XNNPACK's fp32 epilogue. Without `LO` (only when
 /// `Requant::fp32_saturates_low`), values below the range saturate to -128
 /// in the narrowing, the range's lower end.
@@ -97,7 +116,7 @@ impl Fp32K {
 pub(super) fn fp32_4<const LO: bool>(acc: v128, scale: v128, k: &Fp32K) -> v128 {
     let f = f32x4_mul(f32x4_convert_i32x4(acc), scale);
     let f = if LO { f32x4_pmax(f, k.lo) } else { f };
-    i32x4_sub(f32x4_add(f, k.magic), k.bias)
+    i32x4_sub(f32x4_add(f, k.magic), k.magic_bits)
 }
 
 /// Load 4 scales of channels `c..c+4`. Safety: `c + 4 <= s.len()`.
@@ -114,9 +133,11 @@ pub fn fp32_requant4(acc: [i32; 4], rq: &Requant, c0: usize) -> [i32; 4] {
         Some(s) if c0 + 4 <= s.len() => {
             let k = Fp32K::new(rq);
             let (acc, s) = unsafe { (v128_load(acc.as_ptr() as *const v128), scales4(s, c0)) };
-            let v = if k.clamp_lo { fp32_4::<true>(acc, s, &k) } else { fp32_4::<false>(acc, s, &k) };
-            // As the kernels' narrowing to int8 does.
-            let v = i32x4_min(i32x4_max(v, i32x4_splat(-128)), i32x4_splat(rq.max.min(127)));
+            let r = if k.clamp_lo { fp32_4::<true>(acc, s, &k) } else { fp32_4::<false>(acc, s, &k) };
+            // The kernels' narrowing to int8, widened back.
+            let h = k.half(r, r);
+            let q8 = k.bytes(h, h);
+            let v = i32x4_extend_low_i16x8(i16x8_extend_low_i8x16(q8));
             [i32x4_extract_lane::<0>(v), i32x4_extract_lane::<1>(v), i32x4_extract_lane::<2>(v), i32x4_extract_lane::<3>(v)]
         }
         _ => core::array::from_fn(|i| rq.apply(acc[i], c0 + i)),
@@ -176,6 +197,9 @@ impl TileOut {
     }
 
     /// Write rows `r0..r0+rows` of panel `p` (accumulators with bias).
+    /// Inlined into the kernels' loops, so that the accumulators stay in
+    /// registers (V8 keeps a returned v128 array in memory across a call).
+    #[inline(always)]
     pub(super) fn store(&self, acc: &[[v128; 2]; MR], rows: usize, r0: usize, p: usize, n: usize, out: &mut GemmOut) {
         let n0 = p * NR;
         let nr = NR.min(n - n0);
@@ -216,16 +240,16 @@ impl TileOut {
 fn store_fp32<const LO: bool>(k: &Fp32K, s: &[f32], acc: &[[v128; 2]; MR], rows: usize, r0: usize, n0: usize, nr: usize, out: &mut [i8], ldc: usize) {
     // Safety: `s` holds padded scales for every channel of the panel.
     let (s0, s1) = unsafe { (scales4(s, n0), scales4(s, n0 + 4)) };
-    let row8 = |acc: &[v128; 2]| i16x8_narrow_i32x4(fp32_4::<LO>(acc[0], s0, k), fp32_4::<LO>(acc[1], s1, k));
+    let row8 = |acc: &[v128; 2]| k.half(fp32_4::<LO>(acc[0], s0, k), fp32_4::<LO>(acc[1], s1, k));
     if rows == MR && nr == NR && (r0 + MR - 1) * ldc + n0 + NR <= out.len() {
         // A whole tile: two rows narrowed per vector, 8 bytes a row.
         // Safety: the check above bounds all four 8-byte rows.
         unsafe {
             let base = out.as_mut_ptr().add(r0 * ldc + n0);
-            let q01 = k.finish(i8x16_narrow_i16x8(row8(&acc[0]), row8(&acc[1])));
+            let q01 = k.bytes(row8(&acc[0]), row8(&acc[1]));
             v128_store64_lane::<0>(q01, base as *mut u64);
             v128_store64_lane::<1>(q01, base.add(ldc) as *mut u64);
-            let q23 = k.finish(i8x16_narrow_i16x8(row8(&acc[2]), row8(&acc[3])));
+            let q23 = k.bytes(row8(&acc[2]), row8(&acc[3]));
             v128_store64_lane::<0>(q23, base.add(2 * ldc) as *mut u64);
             v128_store64_lane::<1>(q23, base.add(3 * ldc) as *mut u64);
         }
@@ -233,7 +257,7 @@ fn store_fp32<const LO: bool>(k: &Fp32K, s: &[f32], acc: &[[v128; 2]; MR], rows:
     }
     for (r, acc) in acc.iter().enumerate().take(rows) {
         let q16 = row8(acc);
-        let q8 = k.finish(i8x16_narrow_i16x8(q16, q16));
+        let q8 = k.bytes(q16, q16);
         store_bytes(q8, &mut out[(r0 + r) * ldc + n0..(r0 + r) * ldc + n0 + nr]);
     }
 }
@@ -300,9 +324,9 @@ impl<'a> Epilogue<'a> {
         }
     }
 
-    /// Output values (zero point added) of channels `c..c+4` (`c + 4 <=
-    /// cp`), clamped except above for the fast form: narrow to int8 and
-    /// pass the bytes through [`Epilogue::finish`].
+    /// The accumulators of channels `c..c+4` (`c + 4 <= cp`) on their way
+    /// out: rounded (fast) or final output values (exact); four of them
+    /// become 16 int8 outputs in [`Epilogue::pack`].
     #[inline(always)]
     pub(super) fn apply(&self, acc: v128, c: usize) -> v128 {
         // Safety: `new` checked that the scales / lanes cover `cp` channels.
@@ -313,12 +337,12 @@ impl<'a> Epilogue<'a> {
         }
     }
 
-    /// The last step on 16 narrowed int8 outputs.
+    /// Four [`Epilogue::apply`] results (16 channels) as int8 outputs.
     #[inline(always)]
-    pub(super) fn finish(&self, q8: v128) -> v128 {
+    pub(super) fn pack(&self, q0: v128, q1: v128, q2: v128, q3: v128) -> v128 {
         match self {
-            Epilogue::Fast(_, k) | Epilogue::FastSat(_, k) => k.finish(q8),
-            Epilogue::Exact { .. } => q8,
+            Epilogue::Fast(_, k) | Epilogue::FastSat(_, k) => k.bytes(k.half(q0, q1), k.half(q2, q3)),
+            Epilogue::Exact { .. } => i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3)),
         }
     }
 }
@@ -450,7 +474,7 @@ pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8])
                         a3 = i32x4_add(a3, i32x4_dot_i16x8(h1, v128_load(wp.add(24) as *const v128)));
                     }
                     let (q0, q1, q2, q3) = (epi.apply(a0, cb), epi.apply(a1, cb + 4), epi.apply(a2, cb + 8), epi.apply(a3, cb + 12));
-                    epi.finish(i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3)))
+                    epi.pack(q0, q1, q2, q3)
                 };
                 store_bytes(q, &mut out[orow + cb..orow + c.min(cb + CB)]);
             }
