@@ -20,7 +20,7 @@ use super::dwconv::{DwGeom, CB};
 use super::dwquad::{self, PackedDwQ};
 use super::gemm::{self, GemmOut, KResult, Layout, PackedW, MR, NR};
 use super::requant::Requant;
-use super::simd128::{self, store_bytes, Epilogue, TileOut};
+use super::simd128::{self, store_bytes, store_fp32, Epilogue, TileOut};
 
 /// What `relaxed_dot(a, b, 0)` gives for lanes of `a = -128`, `b = 0xFF`
 /// and `a = 127`, `b = 0xFF` tells how the engine reads `b`.
@@ -51,8 +51,27 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
     if m == 0 || w.n == 0 {
         return Ok(());
     }
-    let panels = w.n.div_ceil(NR);
     let store = TileOut::new(&out);
+    // The fast epilogue gets a loop of its own, where the accumulators
+    // never leave registers (the other epilogues read them from memory).
+    if let (Some(k), GemmOut::I8 { out: o, ldc, rq }) = (store.fp32, &mut out) {
+        let (s, ldc, n) = (rq.fp32.as_deref().unwrap_or(&[]), *ldc, w.n);
+        if k.clamp_lo {
+            for_tiles(m, a, lda, w, xor, |acc, rows, r0, p| store_fp32::<true>(&k, s, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
+        } else {
+            for_tiles(m, a, lda, w, xor, |acc, rows, r0, p| store_fp32::<false>(&k, s, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
+        }
+        return Ok(());
+    }
+    for_tiles(m, a, lda, w, xor, |acc, rows, r0, p| store.store(acc, rows, r0, p, w.n, &mut out));
+    Ok(())
+}
+
+/// The tiles of an `m`-row GEMM in order (rows in blocks of [`MR`], each
+/// block against every panel), each handed to `emit(acc, rows, r0, panel)`.
+#[inline(always)]
+fn for_tiles(m: usize, a: &[i8], lda: usize, w: &PackedW, xor: u8, mut emit: impl FnMut(&[[v128; 2]; MR], usize, usize, usize)) {
+    let panels = w.n.div_ceil(NR);
     // The tile's rows as the dot reads them (`a ^ xor`), row stride `ks`
     // (k rounded up to 16 bytes). Bytes past k may hold anything (the
     // packed weights there are zero), so rows are copied in whole 16-byte
@@ -87,10 +106,9 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
             // Safety: `rows_buf` holds MR rows of `stride >= kp` bytes; `w`
             // is a well-formed quad packing (panels of `kp * NR` bytes).
             let acc = unsafe { tile(rows_buf.as_ptr(), stride, kp, w, p) };
-            store.store(&acc, rows, r0, p, w.n, &mut out);
+            emit(&acc, rows, r0, p);
         }
     }
-    Ok(())
 }
 
 /// One 4×8 tile of panel `p` (accumulators with bias): per k quad, two

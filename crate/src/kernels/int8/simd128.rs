@@ -180,7 +180,7 @@ pub(super) struct TileOut {
     fused: bool,
     left: bool,
     /// Fast mode: fp32 requantization with these constants.
-    fp32: Option<Fp32K>,
+    pub(super) fp32: Option<Fp32K>,
 }
 
 impl TileOut {
@@ -237,7 +237,7 @@ impl TileOut {
 /// The fast-mode store of [`TileOut::store`] (`LO`: with the lower clamp).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn store_fp32<const LO: bool>(k: &Fp32K, s: &[f32], acc: &[[v128; 2]; MR], rows: usize, r0: usize, n0: usize, nr: usize, out: &mut [i8], ldc: usize) {
+pub(super) fn store_fp32<const LO: bool>(k: &Fp32K, s: &[f32], acc: &[[v128; 2]; MR], rows: usize, r0: usize, n0: usize, nr: usize, out: &mut [i8], ldc: usize) {
     // Safety: `s` holds padded scales for every channel of the panel.
     let (s0, s1) = unsafe { (scales4(s, n0), scales4(s, n0 + 4)) };
     let row8 = |acc: &[v128; 2]| k.half(fp32_4::<LO>(acc[0], s0, k), fp32_4::<LO>(acc[1], s1, k));
