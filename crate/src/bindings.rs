@@ -276,6 +276,15 @@ pub fn bench_gemm_i8(m: u32, k: u32, n: u32, iters: u32, fast: Option<bool>) -> 
     to_js(&r)
 }
 
+/// Depthwise micro-benchmark: `iters` int8 3×3 depthwise convolutions of
+/// an `h × w × c` image with `stride` (1 or 2), as [`bench_gemm_i8`].
+#[wasm_bindgen(js_name = benchDwI8)]
+pub fn bench_dw_i8(h: u32, w: u32, c: u32, stride: u32, iters: u32, fast: Option<bool>) -> Result<JsValue, JsValue> {
+    let r = crate::kernels::int8::bench_dw(h as usize, w as usize, c as usize, stride as usize, iters as usize, fast.unwrap_or(false))
+        .map_err(|m| js_err(Error::InvalidArgument(m)))?;
+    to_js(&r)
+}
+
 /// Which instruction set this wasm build was compiled for.
 #[wasm_bindgen(js_name = buildInfo)]
 pub fn build_info() -> JsValue {

@@ -356,3 +356,60 @@ pub fn bench_gemm(m: usize, k: usize, n: usize, iters: usize, fast: bool) -> KRe
     let checksum = out.iter().map(|&v| v as i64).sum();
     Ok(GemmBench { ms, macs: (m * k * n) as f64 * iters as f64, kernel: gemm_kernel(), checksum })
 }
+
+/// Time `iters` int8 3×3 depthwise convolutions of an `h × w × c` image
+/// (stride `stride`, padding "same"), as DEPTHWISE_CONV_2D runs them on the
+/// padded input: weights packed and the input padded once before the timed
+/// loop, deterministic pseudo-random data; `fast` as in [`bench_gemm`].
+pub fn bench_dw(h: usize, w: usize, c: usize, stride: usize, iters: usize, fast: bool) -> KResult<GemmBench> {
+    if h == 0 || w == 0 || c == 0 || !(1..=2).contains(&stride) || h.saturating_mul(w).saturating_mul(c) > 1 << 26 {
+        return Err(format!("bench_dw: shape {h}x{w}x{c} stride {stride} is empty, too large or not stride 1 or 2"));
+    }
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let x: Vec<i8> = (0..h * w * c).map(|_| next() as i8).collect();
+    let wt: Vec<i8> = (0..9 * c).map(|_| (next() % 255) as i8).collect();
+    let bias: Vec<i32> = (0..c).map(|_| (next() % 20001) as i32 - 10000).collect();
+    let (oh, ow) = (h.div_ceil(stride), w.div_ceil(stride));
+    let (pad_t, pad_l) = (((oh - 1) * stride + 3).saturating_sub(h) / 2, ((ow - 1) * stride + 3).saturating_sub(w) / 2);
+    let (hp, wp) = ((oh - 1) * stride + 3, (ow - 1) * stride + 3);
+    let g = DwGeom { hp, wp, oh, ow, kh: 3, kw: 3, sh: stride, sw: stride, dh: 1, dw: 1 };
+    let real: Vec<f64> = (0..c).map(|i| 0.004 + i as f64 * 1e-5).collect();
+    let (mult, shift): (Vec<i32>, Vec<i32>) = real.iter().map(|&r| fixedpoint::quantize_multiplier(r)).unzip();
+    let rq = |bounds: &[u64]| {
+        let mut rq = Requant::fixed(mult.clone(), shift.clone(), -5, -128, 127).with_fp32(real.iter().map(|&r| r as f32).collect()).with_acc_bounds(bounds);
+        rq.set_fast(fast);
+        rq
+    };
+    let mut out = vec![0i8; oh * ow * c];
+    let (ms, checksum) = match preferred_layout() {
+        layout @ Layout::Quads { xor } => {
+            let packed = PackedDwQ::pack(layout, 9, c, &wt, Some(&bias), 3)?;
+            let rq = rq(&packed.acc_bounds());
+            let mut padded = Vec::new();
+            dwconv::pad_input_as(&x, h, w, c, 1, (pad_t, pad_l), (hp, wp, packed.cp), -3, |v| v as u8 ^ xor, &mut padded)?;
+            let t0 = crate::clock::now_ms();
+            for _ in 0..iters {
+                dwconv_quads(&padded, &g, &packed, &rq, &mut out)?;
+            }
+            (crate::clock::now_ms() - t0, out.iter().map(|&v| v as i64).sum())
+        }
+        Layout::Pairs => {
+            let packed = PackedDw::pack(9, c, &wt, Some(&bias), 3)?;
+            let rq = rq(&packed.acc_bounds());
+            let mut padded = Vec::new();
+            dwconv::pad_input(&x, h, w, c, 1, (pad_t, pad_l), (hp, wp, packed.cp), -3, &mut padded)?;
+            let t0 = crate::clock::now_ms();
+            for _ in 0..iters {
+                dwconv(&padded, &g, &packed, &rq, &mut out)?;
+            }
+            (crate::clock::now_ms() - t0, out.iter().map(|&v| v as i64).sum())
+        }
+    };
+    Ok(GemmBench { ms, macs: (oh * ow * c * 9) as f64 * iters as f64, kernel: gemm_kernel(), checksum })
+}
