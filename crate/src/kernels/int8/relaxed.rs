@@ -86,20 +86,18 @@ fn for_tiles(m: usize, a: &[i8], lda: usize, w: &PackedW, xor: u8, mut emit: imp
         for (i, dst) in rows_buf.chunks_exact_mut(stride).enumerate() {
             // Rows past the end repeat the last row; their results are dropped.
             let start = (r0 + i.min(rows - 1)) * lda;
-            let mut j = 0;
-            while j < w.k {
-                if start + j + 16 <= a.len() {
-                    // Safety: 16 bytes in bounds of `a` and of `dst` (stride >= ks).
-                    unsafe {
-                        let v = v128_load(a.as_ptr().add(start + j) as *const v128);
-                        v128_store(dst.as_mut_ptr().add(j) as *mut v128, v128_xor(v, xv));
-                    }
-                } else {
-                    for t in j..w.k {
-                        dst[t] = a[start + t] as u8 ^ xor;
-                    }
+            if start + ks <= a.len() {
+                // The whole row in 16-byte blocks (all rows but maybe the
+                // last of `a`).
+                let (src, d) = (a[start..start + ks].as_ptr(), dst.as_mut_ptr());
+                for j in (0..ks).step_by(16) {
+                    // Safety: `j + 16 <= ks`, inside the row and `dst` (stride >= ks).
+                    unsafe { v128_store(d.add(j) as *mut v128, v128_xor(v128_load(src.add(j) as *const v128), xv)) };
                 }
-                j += 16;
+            } else {
+                for (d, &v) in dst.iter_mut().zip(&a[start..start + w.k]) {
+                    *d = v as u8 ^ xor;
+                }
             }
         }
         for p in 0..panels {
