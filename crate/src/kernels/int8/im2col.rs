@@ -48,9 +48,16 @@ fn walk(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &mut [i
     let (ic, c) = (g.ic, w.c);
     let seg = w.kw * ic;
     let contiguous = w.dw == 1 && ic == c;
+    // Output pixel (oy, ox) of row r, stepped along (no division per row).
+    let (mut oy, mut ox) = (p0 / w.ow, p0 % w.ow);
     for r in 0..rows {
-        let p = p0 + r;
-        let (oy, ox) = (p / w.ow, p % w.ow);
+        if r > 0 {
+            ox += 1;
+            if ox == w.ow {
+                ox = 0;
+                oy += 1;
+            }
+        }
         let base = r * kp;
         let ix0 = (ox * w.sw) as isize - w.pad_l as isize;
         let x_inside = ix0 >= 0 && ix0 as usize + (w.kw - 1) * w.dw < w.w;
