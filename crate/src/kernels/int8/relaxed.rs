@@ -138,6 +138,18 @@ unsafe fn tile(x: *const u8, stride: usize, kp: usize, w: &PackedW, p: usize) ->
     [[c00, c01], [c10, c11], [c20, c21], [c30, c31]]
 }
 
+/// Byte indices for `relaxed_swizzle` that spread channel `4g + i` of a
+/// 16-channel vector over the four bytes of lane `i` (vector `g`).
+static SPREAD: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut i = 0;
+    while i < 64 {
+        t[i] = (i / 4) as u8;
+        i += 1;
+    }
+    t
+};
+
 /// The depthwise convolution of `dwquad.rs`: per output pixel and block of
 /// 16 channels, four taps' input vectors are transposed with byte and
 /// 16-bit interleaves into four vectors of `[c: t0 t1 t2 t3]` (4 channels
@@ -150,7 +162,17 @@ pub fn dwconv(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8])
     }
     let (cp, c) = (w.cp, w.c);
     let taps = w.tap_offsets(g);
-    let quads = taps.len() / 4;
+    // A last quad with one real tap (9 taps: 3x3) takes its tap alone: the
+    // quad's other weights are zero, so its bytes there may be anything,
+    // and each channel's byte is spread over its lane with one
+    // `relaxed_swizzle` (`pshufb`) per 4 channels, in place of three more
+    // loads and the transpose.
+    let single = w.taps % 4 == 1;
+    let quads = taps.len() / 4 - single as usize;
+    let last = if single { taps[quads * 4] } else { 0 };
+    // The swizzle masks come from memory: as constants, V8 builds each anew
+    // (four instructions) at every use.
+    let spread = core::hint::black_box(SPREAD.as_ptr());
     for oy in 0..g.oh {
         for ox in 0..g.ow {
             let origin = (oy * g.sh * g.wp + ox * g.sw) * cp;
@@ -197,6 +219,15 @@ pub fn dwconv(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8])
                             i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(hi01, hi23),
                             a3,
                         );
+                    }
+                    if single {
+                        let xl = v128_load(xb.add(last) as *const v128);
+                        let wp = w.w.as_ptr().add((quads * cp + cb) * 4);
+                        let sp = |j: usize| i8x16_relaxed_swizzle(xl, v128_load(spread.add(16 * j) as *const v128));
+                        a0 = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp as *const v128), sp(0), a0);
+                        a1 = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp.add(16) as *const v128), sp(1), a1);
+                        a2 = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp.add(32) as *const v128), sp(2), a2);
+                        a3 = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp.add(48) as *const v128), sp(3), a3);
                     }
                     let (q0, q1, q2, q3) = (epi.apply(a0, cb), epi.apply(a1, cb + 4), epi.apply(a2, cb + 8), epi.apply(a3, cb + 12));
                     epi.pack(q0, q1, q2, q3)
