@@ -20,7 +20,7 @@ use super::dwconv::{DwGeom, CB};
 use super::dwquad::{self, PackedDwQ};
 use super::gemm::{self, GemmOut, KResult, Layout, PackedW, MR, NR};
 use super::requant::Requant;
-use super::simd128::{self, store_bytes, store_fp32, Epilogue, TileOut};
+use super::simd128::{self, store_bytes, store_exact, store_fp32, Epilogue, ExactK, TileOut};
 
 /// What `relaxed_dot(a, b, 0)` gives for lanes of `a = -128`, `b = 0xFF`
 /// and `a = 127`, `b = 0xFF` tells how the engine reads `b`.
@@ -61,6 +61,12 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
         } else {
             for_tiles(m, a, lda, w, xor, |acc, rows, r0, p| store_fp32::<false>(&k, s, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
         }
+        return Ok(());
+    }
+    // So does the exact one.
+    if let (true, GemmOut::I8 { out: o, ldc, rq }) = (store.fused, &mut out) {
+        let (k, ldc, n) = (ExactK::new(rq, store.left), *ldc, w.n);
+        for_tiles(m, a, lda, w, xor, |acc, rows, r0, p| store_exact(&k, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
         return Ok(());
     }
     for_tiles(m, a, lda, w, xor, |acc, rows, r0, p| store.store(acc, rows, r0, p, w.n, &mut out));

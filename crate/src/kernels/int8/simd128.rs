@@ -32,6 +32,14 @@ use super::requant::{Lanes, Requant, Scale};
 /// 2^29 + 2^62) >>> 30`, whose low 32 bits are the result.
 #[inline(always)]
 unsafe fn requant4_lanes(acc: v128, l: &Lanes, c: usize, zp: v128, lo: v128, hi: v128, left: bool) -> v128 {
+    let r = i32x4_add(rescale4_lanes(acc, l, c, left), zp);
+    i32x4_min(i32x4_max(r, lo), hi)
+}
+
+/// [`requant4_lanes`] before the zero point and the clamp: the rescaled
+/// accumulators `MultiplyByQuantizedMultiplier(acc, mult[c], shift[c])`.
+#[inline(always)]
+unsafe fn rescale4_lanes(acc: v128, l: &Lanes, c: usize, left: bool) -> v128 {
     let ld = |v: &[i32]| v128_load(v.as_ptr().add(c) as *const v128);
     let x = if left { i32x4_mul(acc, ld(&l.lmul)) } else { acc };
     let m = ld(&l.mult);
@@ -41,8 +49,7 @@ unsafe fn requant4_lanes(acc: v128, l: &Lanes, c: usize, zp: v128, lo: v128, hi:
     let s = v128_xor(i32x4_shuffle::<0, 2, 4, 6>(plo, phi), i32x4_splat(i32::MIN));
     let e = *l.uniform.get_unchecked(c / 4);
     if e >= 0 {
-        let r = i32x4_add(rdbpot4(s, e as u32), zp);
-        return i32x4_min(i32x4_max(r, lo), hi);
+        return rdbpot4(s, e as u32);
     }
     let s = i32x4_add(s, v128_and(i32x4_shr(s, 31), ld(&l.ge1)));
     let pow = ld(&l.pow);
@@ -50,8 +57,7 @@ unsafe fn requant4_lanes(acc: v128, l: &Lanes, c: usize, zp: v128, lo: v128, hi:
     let r1 = v128_load(l.round.as_ptr().add(c + 2) as *const v128);
     let tlo = u64x2_shr(i64x2_add(i64x2_extmul_low_i32x4(s, pow), r0), 30);
     let thi = u64x2_shr(i64x2_add(i64x2_extmul_high_i32x4(s, pow), r1), 30);
-    let r = i32x4_add(i32x4_shuffle::<0, 2, 4, 6>(tlo, thi), zp);
-    i32x4_min(i32x4_max(r, lo), hi)
+    i32x4_shuffle::<0, 2, 4, 6>(tlo, thi)
 }
 
 /// Constants of the fast (fp32) requantization of one output.
@@ -177,8 +183,8 @@ macro_rules! bcast {
 /// How a GEMM's tiles leave the kernel: fused SIMD requantization when the
 /// output's requantization has the SIMD lane form.
 pub(super) struct TileOut {
-    fused: bool,
-    left: bool,
+    pub(super) fused: bool,
+    pub(super) left: bool,
     /// Fast mode: fp32 requantization with these constants.
     pub(super) fp32: Option<Fp32K>,
 }
@@ -213,17 +219,8 @@ impl TileOut {
                 }
             }
             GemmOut::I8 { out, ldc, rq } if self.fused => {
-                let l = rq.lanes.as_ref().unwrap();
-                let (zp, lo, hi) = (i32x4_splat(rq.zero_point), i32x4_splat(rq.min), i32x4_splat(rq.max));
-                for (r, acc) in acc.iter().enumerate().take(rows) {
-                    // Safety: `l` holds padded lanes for every channel of the panel.
-                    let (q0, q1) = unsafe {
-                        (requant4_lanes(acc[0], l, n0, zp, lo, hi, self.left), requant4_lanes(acc[1], l, n0 + 4, zp, lo, hi, self.left))
-                    };
-                    let q16 = i16x8_narrow_i32x4(q0, q1);
-                    let q8 = i8x16_narrow_i16x8(q16, q16);
-                    store_bytes(q8, &mut out[(r0 + r) * *ldc + n0..(r0 + r) * *ldc + n0 + nr]);
-                }
+                let k = ExactK::new(rq, self.left);
+                store_exact(&k, acc, rows, r0, n0, nr, out, *ldc);
             }
             _ => {
                 for (r, acc) in acc.iter().enumerate().take(rows) {
@@ -262,6 +259,78 @@ pub(super) fn store_fp32<const LO: bool>(k: &Fp32K, s: &[f32], acc: &[[v128; 2];
     }
 }
 
+/// What the exact (fixed-point) tile store needs of a [`Requant`] with SIMD
+/// lanes.
+pub(super) struct ExactK<'a> {
+    lanes: &'a Lanes,
+    left: bool,
+    zp16: v128,
+    lo8: v128,
+    hi8: v128,
+}
+
+impl<'a> ExactK<'a> {
+    /// For `rq` with `lanes` (the caller checked); `left`: some channel
+    /// shifts left.
+    pub(super) fn new(rq: &'a Requant, left: bool) -> ExactK<'a> {
+        ExactK {
+            lanes: rq.lanes.as_ref().unwrap(),
+            left,
+            zp16: i16x8_splat(rq.zero_point.clamp(-128, 127) as i16),
+            lo8: i8x16_splat(rq.min.clamp(-128, 127) as i8),
+            hi8: i8x16_splat(rq.max.clamp(-128, 127) as i8),
+        }
+    }
+
+    /// 8 channels' rescaled accumulators (from `n0`) to int16 with the zero
+    /// point, saturating (see [`Fp32K::half`]).
+    #[inline(always)]
+    fn half(&self, acc: &[v128; 2], n0: usize) -> v128 {
+        // Safety: the lanes hold padded constants for every channel of the panel.
+        let (r0, r1) = unsafe { (rescale4_lanes(acc[0], self.lanes, n0, self.left), rescale4_lanes(acc[1], self.lanes, n0 + 4, self.left)) };
+        self.half4(r0, r1)
+    }
+
+    /// Two vectors of [`rescale4_lanes`] to int16 with the zero point.
+    #[inline(always)]
+    fn half4(&self, r0: v128, r1: v128) -> v128 {
+        i16x8_add_sat(i16x8_narrow_i32x4(r0, r1), self.zp16)
+    }
+
+    /// Two halves to clamped int8 outputs.
+    #[inline(always)]
+    fn bytes(&self, h0: v128, h1: v128) -> v128 {
+        i8x16_max(i8x16_min(i8x16_narrow_i16x8(h0, h1), self.hi8), self.lo8)
+    }
+}
+
+/// The exact store of [`TileOut::store`]: whole tiles two rows per vector,
+/// as [`store_fp32`]; the zero point is added in int16 for the reason given
+/// at [`Fp32K::bytes`]. `clamp(r + zp, min, max)` in int32 equals the int8
+/// clamp of `sat8(sat16(sat16(r) + zp))` since the int8 range holds
+/// `[min, max]` and `|zp| <= 128`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(super) fn store_exact(k: &ExactK, acc: &[[v128; 2]; MR], rows: usize, r0: usize, n0: usize, nr: usize, out: &mut [i8], ldc: usize) {
+    if rows == MR && nr == NR && (r0 + MR - 1) * ldc + n0 + NR <= out.len() {
+        // Safety: the check above bounds all four 8-byte rows.
+        unsafe {
+            let base = out.as_mut_ptr().add(r0 * ldc + n0);
+            let q01 = k.bytes(k.half(&acc[0], n0), k.half(&acc[1], n0));
+            v128_store64_lane::<0>(q01, base as *mut u64);
+            v128_store64_lane::<1>(q01, base.add(ldc) as *mut u64);
+            let q23 = k.bytes(k.half(&acc[2], n0), k.half(&acc[3], n0));
+            v128_store64_lane::<0>(q23, base.add(2 * ldc) as *mut u64);
+            v128_store64_lane::<1>(q23, base.add(3 * ldc) as *mut u64);
+        }
+        return;
+    }
+    for (r, acc) in acc.iter().enumerate().take(rows) {
+        let h = k.half(acc, n0);
+        store_bytes(k.bytes(h, h), &mut out[(r0 + r) * ldc + n0..(r0 + r) * ldc + n0 + nr]);
+    }
+}
+
 /// The GEMM of `gemm.rs`, SIMD128 (4×8 tiles, k pairs). Other layouts go to
 /// the scalar reference.
 pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KResult<()> {
@@ -272,10 +341,35 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
     if w.layout != Layout::Pairs {
         return gemm::gemm(m, a, lda, w, out);
     }
+    let store = TileOut::new(&out);
+    // The fast and exact epilogues get loops of their own, where the
+    // accumulators never leave registers.
+    match (store.fp32, store.fused, &mut out) {
+        (Some(k), _, GemmOut::I8 { out: o, ldc, rq }) => {
+            let (s, ldc, n) = (rq.fp32.as_deref().unwrap_or(&[]), *ldc, w.n);
+            if k.clamp_lo {
+                for_tiles(m, a, lda, w, |acc, rows, r0, p| store_fp32::<true>(&k, s, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
+            } else {
+                for_tiles(m, a, lda, w, |acc, rows, r0, p| store_fp32::<false>(&k, s, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
+            }
+        }
+        (None, true, GemmOut::I8 { out: o, ldc, rq }) => {
+            let (k, ldc, n) = (ExactK::new(rq, store.left), *ldc, w.n);
+            for_tiles(m, a, lda, w, |acc, rows, r0, p| store_exact(&k, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
+        }
+        _ => for_tiles(m, a, lda, w, |acc, rows, r0, p| store.store(acc, rows, r0, p, w.n, &mut out)),
+    }
+    Ok(())
+}
+
+/// The tiles of an `m`-row GEMM on the pair packing in order (rows in
+/// blocks of [`MR`], each block against every panel), each handed to
+/// `emit(acc, rows, r0, panel)`.
+#[inline(always)]
+fn for_tiles(m: usize, a: &[i8], lda: usize, w: &PackedW, mut emit: impl FnMut(&[[v128; 2]; MR], usize, usize, usize)) {
     let panels = w.n.div_ceil(NR);
     let full_blocks = w.k / KB;
     let tail = w.k % KB;
-    let store = TileOut::new(&out);
     let mut tails = [[0i8; KB]; MR];
     for r0 in (0..m).step_by(MR) {
         let rows = MR.min(m - r0);
@@ -288,11 +382,12 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
             }
         }
         for p in 0..panels {
+            // Safety: `gemm::check` bounds the rows (`k` values each); `w`
+            // is a well-formed pair packing.
             let acc = unsafe { tile(&rp, &tails, full_blocks, tail != 0, w, p) };
-            store.store(&acc, rows, r0, p, w.n, &mut out);
+            emit(&acc, rows, r0, p);
         }
     }
-    Ok(())
 }
 
 /// A per-channel requantization on 4 lanes for kernels that walk channel
@@ -301,7 +396,7 @@ pub(super) enum Epilogue<'a> {
     Fast(&'a [f32], Fp32K),
     /// The fast form without the lower clamp (`Requant::fp32_saturates_low`).
     FastSat(&'a [f32], Fp32K),
-    Exact { lanes: &'a Lanes, left: bool, zp: v128, lo: v128, hi: v128 },
+    Exact(ExactK<'a>),
 }
 
 impl<'a> Epilogue<'a> {
@@ -313,27 +408,21 @@ impl<'a> Epilogue<'a> {
                 let k = Fp32K::new(rq);
                 Some(if k.clamp_lo { Epilogue::Fast(s, k) } else { Epilogue::FastSat(s, k) })
             }
-            (_, Some(l), Scale::Fixed { .. }) if l.mult.len() >= cp => Some(Epilogue::Exact {
-                lanes: l,
-                left: l.lmul.iter().any(|&v| v != 1),
-                zp: i32x4_splat(rq.zero_point),
-                lo: i32x4_splat(rq.min),
-                hi: i32x4_splat(rq.max),
-            }),
+            (_, Some(l), Scale::Fixed { .. }) if l.mult.len() >= cp => Some(Epilogue::Exact(ExactK::new(rq, l.lmul.iter().any(|&v| v != 1)))),
             _ => None,
         }
     }
 
     /// The accumulators of channels `c..c+4` (`c + 4 <= cp`) on their way
-    /// out: rounded (fast) or final output values (exact); four of them
-    /// become 16 int8 outputs in [`Epilogue::pack`].
+    /// out: rounded (fast) or rescaled (exact), before the zero point; four
+    /// of them become 16 int8 outputs in [`Epilogue::pack`].
     #[inline(always)]
     pub(super) fn apply(&self, acc: v128, c: usize) -> v128 {
         // Safety: `new` checked that the scales / lanes cover `cp` channels.
         match self {
             Epilogue::Fast(s, k) => fp32_4::<true>(acc, unsafe { scales4(s, c) }, k),
             Epilogue::FastSat(s, k) => fp32_4::<false>(acc, unsafe { scales4(s, c) }, k),
-            Epilogue::Exact { lanes, left, zp, lo, hi } => unsafe { requant4_lanes(acc, lanes, c, *zp, *lo, *hi, *left) },
+            Epilogue::Exact(k) => unsafe { rescale4_lanes(acc, k.lanes, c, k.left) },
         }
     }
 
@@ -342,7 +431,7 @@ impl<'a> Epilogue<'a> {
     pub(super) fn pack(&self, q0: v128, q1: v128, q2: v128, q3: v128) -> v128 {
         match self {
             Epilogue::Fast(_, k) | Epilogue::FastSat(_, k) => k.bytes(k.half(q0, q1), k.half(q2, q3)),
-            Epilogue::Exact { .. } => i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3)),
+            Epilogue::Exact(k) => k.bytes(k.half4(q0, q1), k.half4(q2, q3)),
         }
     }
 }
