@@ -413,3 +413,28 @@ pub fn bench_dw(h: usize, w: usize, c: usize, stride: usize, iters: usize, fast:
     };
     Ok(GemmBench { ms, macs: (oh * ow * c * 9) as f64 * iters as f64, kernel: gemm_kernel(), checksum })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The micro-benchmarks refuse bad shapes with an error, count the work
+    /// they did and run on deterministic data (same checksum, the sum of
+    /// the outputs, call after call).
+    #[test]
+    fn benches_check_shapes_and_count_work() {
+        assert!(bench_dw(0, 8, 16, 1, 1, false).is_err());
+        assert!(bench_dw(8, 8, 16, 3, 1, false).is_err());
+        assert!(bench_gemm(0, 8, 8, 1, false).is_err());
+        for (stride, fast) in [(1, false), (2, true)] {
+            let r = bench_dw(9, 7, 20, stride, 2, fast).unwrap();
+            let (oh, ow) = (9usize.div_ceil(stride), 7usize.div_ceil(stride));
+            assert_eq!(r.macs, (oh * ow * 20 * 9 * 2) as f64);
+            assert!(r.checksum != 0);
+            // Deterministic data: the same call gives the same outputs.
+            assert_eq!(bench_dw(9, 7, 20, stride, 1, fast).unwrap().checksum, r.checksum);
+        }
+        let g = bench_gemm(5, 19, 11, 3, true).unwrap();
+        assert_eq!(g.macs, (5 * 19 * 11 * 3) as f64);
+    }
+}

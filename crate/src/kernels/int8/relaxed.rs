@@ -20,7 +20,7 @@ use super::dwconv::{DwGeom, CB};
 use super::dwquad::{self, PackedDwQ};
 use super::gemm::{self, GemmOut, KResult, Layout, PackedW, MR, NR};
 use super::requant::Requant;
-use super::simd128::{self, store_bytes, store_exact, store_fp32, Epilogue, ExactK, TileOut};
+use super::simd128::{self, store_bytes, store_exact, store_fp32, Epi, Epilogue, ExactK, FastEpi, TileOut};
 
 /// What `relaxed_dot(a, b, 0)` gives for lanes of `a = -128`, `b = 0xFF`
 /// and `a = 127`, `b = 0xFF` tells how the engine reads `b`.
@@ -166,6 +166,17 @@ pub fn dwconv(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8])
     if g.oh == 0 || g.ow == 0 || w.c == 0 {
         return Ok(());
     }
+    match &epi {
+        Epilogue::Fast(s, k) => dw_loop(x, g, w, &FastEpi::<true>(s, *k), out),
+        Epilogue::FastSat(s, k) => dw_loop(x, g, w, &FastEpi::<false>(s, *k), out),
+        Epilogue::Exact(k) => dw_loop(x, g, w, k, out),
+    }
+    Ok(())
+}
+
+/// The loops of [`dwconv`] for one epilogue form (checked geometry).
+#[inline(always)]
+fn dw_loop(x: &[u8], g: &DwGeom, w: &PackedDwQ, epi: &impl Epi, out: &mut [i8]) {
     let (cp, c) = (w.cp, w.c);
     let taps = w.tap_offsets(g);
     // A last quad with one real tap (9 taps: 3x3) takes its tap alone: the
@@ -242,5 +253,4 @@ pub fn dwconv(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8])
             }
         }
     }
-    Ok(())
 }

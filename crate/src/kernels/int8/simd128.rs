@@ -390,6 +390,42 @@ fn for_tiles(m: usize, a: &[i8], lda: usize, w: &PackedW, mut emit: impl FnMut(&
     }
 }
 
+/// One form of [`Epilogue`], for kernels monomorphized per form (no
+/// branch on the form per block).
+pub(super) trait Epi {
+    /// See [`Epilogue::apply`].
+    fn apply(&self, acc: v128, c: usize) -> v128;
+    /// See [`Epilogue::pack`].
+    fn pack(&self, q0: v128, q1: v128, q2: v128, q3: v128) -> v128;
+}
+
+/// The fast form (`LO`: with the lower clamp).
+pub(super) struct FastEpi<'a, const LO: bool>(pub(super) &'a [f32], pub(super) Fp32K);
+
+impl<const LO: bool> Epi for FastEpi<'_, LO> {
+    #[inline(always)]
+    fn apply(&self, acc: v128, c: usize) -> v128 {
+        // Safety: the scales cover the kernel's padded channels (`Epilogue::new`).
+        fp32_4::<LO>(acc, unsafe { scales4(self.0, c) }, &self.1)
+    }
+    #[inline(always)]
+    fn pack(&self, q0: v128, q1: v128, q2: v128, q3: v128) -> v128 {
+        self.1.bytes(self.1.half(q0, q1), self.1.half(q2, q3))
+    }
+}
+
+impl Epi for ExactK<'_> {
+    #[inline(always)]
+    fn apply(&self, acc: v128, c: usize) -> v128 {
+        // Safety: the lanes cover the kernel's padded channels (`Epilogue::new`).
+        unsafe { rescale4_lanes(acc, self.lanes, c, self.left) }
+    }
+    #[inline(always)]
+    fn pack(&self, q0: v128, q1: v128, q2: v128, q3: v128) -> v128 {
+        self.bytes(self.half4(q0, q1), self.half4(q2, q3))
+    }
+}
+
 /// A per-channel requantization on 4 lanes for kernels that walk channel
 /// blocks: fast fp32, or the exact fixed-point form.
 pub(super) enum Epilogue<'a> {
