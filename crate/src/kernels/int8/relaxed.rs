@@ -109,10 +109,49 @@ fn for_tiles(m: usize, a: &[i8], lda: usize, w: &PackedW, xor: u8, mut emit: imp
         for p in 0..panels {
             // Safety: `rows_buf` holds MR rows of `stride >= kp` bytes; `w`
             // is a well-formed quad packing (panels of `kp * NR` bytes).
-            let acc = unsafe { tile(rows_buf.as_ptr(), stride, kp, w, p) };
+            let acc = if rows == 1 {
+                let [c0, c1] = unsafe { tile_row(rows_buf.as_ptr(), kp, w, p) };
+                [[c0, c1]; MR]
+            } else {
+                unsafe { tile(rows_buf.as_ptr(), stride, kp, w, p) }
+            };
             emit(&acc, rows, r0, p);
         }
     }
+}
+
+/// A 1×8 tile (a lone row: FULLY_CONNECTED on one input, the last rows
+/// of a GEMM): the k quads dealt round-robin to four accumulator pairs, so
+/// that the dots do not wait on each other, summed at the end (wrapping
+/// int32 adds: the same sums in any order).
+#[inline(always)]
+unsafe fn tile_row(x: *const u8, kp: usize, w: &PackedW, p: usize) -> [v128; 2] {
+    let panel = w.data.as_ptr().add(p * kp * NR);
+    let dot = |q: usize, c0: v128, c1: v128| {
+        let a = v128_load32_splat(x.add(4 * q) as *const u32);
+        let wq = panel.add(q * 4 * NR);
+        (
+            i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wq as *const v128), a, c0),
+            i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wq.add(16) as *const v128), a, c1),
+        )
+    };
+    let z = i32x4_splat(0);
+    let (mut a0, mut a1) = (v128_load(w.bias.as_ptr().add(p * NR) as *const v128), v128_load(w.bias.as_ptr().add(p * NR + 4) as *const v128));
+    let (mut b0, mut b1, mut c0, mut c1, mut d0, mut d1) = (z, z, z, z, z, z);
+    let quads = kp / 4;
+    let mut q = 0;
+    while q + 4 <= quads {
+        (a0, a1) = dot(q, a0, a1);
+        (b0, b1) = dot(q + 1, b0, b1);
+        (c0, c1) = dot(q + 2, c0, c1);
+        (d0, d1) = dot(q + 3, d0, d1);
+        q += 4;
+    }
+    while q < quads {
+        (a0, a1) = dot(q, a0, a1);
+        q += 1;
+    }
+    [i32x4_add(i32x4_add(a0, b0), i32x4_add(c0, d0)), i32x4_add(i32x4_add(a1, b1), i32x4_add(c1, d1))]
 }
 
 /// One 4×8 tile of panel `p` (accumulators with bias): per k quad, two
