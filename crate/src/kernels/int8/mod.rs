@@ -324,6 +324,16 @@ pub struct GemmBench {
     pub checksum: i64,
 }
 
+/// The micro-benchmarks' deterministic pseudo-random numbers (xorshift64).
+fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 /// Time `iters` int8 GEMMs `[m × k] · [k × n]` with per-channel fixed-point
 /// requantization to int8, as a 1x1 convolution runs them: weights packed
 /// once before the timed loop, deterministic pseudo-random data.
@@ -332,13 +342,7 @@ pub fn bench_gemm(m: usize, k: usize, n: usize, iters: usize, fast: bool) -> KRe
     if m == 0 || k == 0 || n == 0 || m.saturating_mul(k).max(n.saturating_mul(k)) > 1 << 26 {
         return Err(format!("bench_gemm: shape {m}x{k}x{n} is empty or too large"));
     }
-    let mut seed = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x2545_F491_4F6C_DD1D);
     let a: Vec<i8> = (0..m * k).map(|_| next() as i8).collect();
     let w: Vec<i8> = (0..n * k).map(|_| (next() % 255) as i8).collect();
     let bias: Vec<i32> = (0..n).map(|_| (next() % 20001) as i32 - 10000).collect();
@@ -365,13 +369,7 @@ pub fn bench_dw(h: usize, w: usize, c: usize, stride: usize, iters: usize, fast:
     if h == 0 || w == 0 || c == 0 || !(1..=2).contains(&stride) || h.saturating_mul(w).saturating_mul(c) > 1 << 26 {
         return Err(format!("bench_dw: shape {h}x{w}x{c} stride {stride} is empty, too large or not stride 1 or 2"));
     }
-    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
     let x: Vec<i8> = (0..h * w * c).map(|_| next() as i8).collect();
     let wt: Vec<i8> = (0..9 * c).map(|_| (next() % 255) as i8).collect();
     let bias: Vec<i32> = (0..c).map(|_| (next() % 20001) as i32 - 10000).collect();
