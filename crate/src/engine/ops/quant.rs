@@ -161,7 +161,7 @@ fn quantize(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     if let (None, Some(DType::I8), -128..=127) = (&ch, dtype, zp0) {
         // Per-tensor int8: the kernel (SIMD in wasm).
         let p = QuantizeParams { scale: qp.scale[0], zero_point: zp0 as i32, min: -128, max: 127 };
-        let mut out = vec![0i8; x.len()];
+        let mut out = node.pool.take_i8_overwritten(x.len());
         if let Err(e) = k8::quantize(&p, x, &mut out) {
             return node.err(e);
         }
