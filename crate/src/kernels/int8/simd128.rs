@@ -390,12 +390,14 @@ fn for_tiles(m: usize, a: &[i8], lda: usize, w: &PackedW, mut emit: impl FnMut(&
     }
 }
 
-/// One form of [`Epilogue`], for kernels monomorphized per form (no
-/// branch on the form per block).
+/// One form of [`Epilogue`]; the channel-block kernels are monomorphized
+/// per form (no branch on the form per block).
 pub(super) trait Epi {
-    /// See [`Epilogue::apply`].
+    /// The accumulators of channels `c..c+4` (`c + 4 <= cp`) on their way
+    /// out: rounded (fast) or rescaled (exact), before the zero point; four
+    /// of them become 16 int8 outputs in [`Epi::pack`].
     fn apply(&self, acc: v128, c: usize) -> v128;
-    /// See [`Epilogue::pack`].
+    /// Four [`Epi::apply`] results (16 channels) as int8 outputs.
     fn pack(&self, q0: v128, q1: v128, q2: v128, q3: v128) -> v128;
 }
 
@@ -446,28 +448,6 @@ impl<'a> Epilogue<'a> {
             }
             (_, Some(l), Scale::Fixed { .. }) if l.mult.len() >= cp => Some(Epilogue::Exact(ExactK::new(rq, l.lmul.iter().any(|&v| v != 1)))),
             _ => None,
-        }
-    }
-
-    /// The accumulators of channels `c..c+4` (`c + 4 <= cp`) on their way
-    /// out: rounded (fast) or rescaled (exact), before the zero point; four
-    /// of them become 16 int8 outputs in [`Epilogue::pack`].
-    #[inline(always)]
-    pub(super) fn apply(&self, acc: v128, c: usize) -> v128 {
-        // Safety: `new` checked that the scales / lanes cover `cp` channels.
-        match self {
-            Epilogue::Fast(s, k) => fp32_4::<true>(acc, unsafe { scales4(s, c) }, k),
-            Epilogue::FastSat(s, k) => fp32_4::<false>(acc, unsafe { scales4(s, c) }, k),
-            Epilogue::Exact(k) => unsafe { rescale4_lanes(acc, k.lanes, c, k.left) },
-        }
-    }
-
-    /// Four [`Epilogue::apply`] results (16 channels) as int8 outputs.
-    #[inline(always)]
-    pub(super) fn pack(&self, q0: v128, q1: v128, q2: v128, q3: v128) -> v128 {
-        match self {
-            Epilogue::Fast(_, k) | Epilogue::FastSat(_, k) => k.bytes(k.half(q0, q1), k.half(q2, q3)),
-            Epilogue::Exact(k) => k.bytes(k.half4(q0, q1), k.half4(q2, q3)),
         }
     }
 }
@@ -561,6 +541,17 @@ pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8])
     if g.oh == 0 || g.ow == 0 || w.c == 0 {
         return Ok(());
     }
+    match &epi {
+        Epilogue::Fast(s, k) => dw_loop(x, g, w, &FastEpi::<true>(s, *k), out),
+        Epilogue::FastSat(s, k) => dw_loop(x, g, w, &FastEpi::<false>(s, *k), out),
+        Epilogue::Exact(k) => dw_loop(x, g, w, k, out),
+    }
+    Ok(())
+}
+
+/// The loops of [`dwconv`] for one epilogue form (checked geometry).
+#[inline(always)]
+fn dw_loop(x: &[i16], g: &DwGeom, w: &PackedDw, epi: &impl Epi, out: &mut [i8]) {
     let (cp, c) = (w.cp, w.c);
     let pairs = w.taps.div_ceil(2);
     // Input offsets (in elements) of every tap relative to the window origin;
@@ -605,7 +596,6 @@ pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8])
             }
         }
     }
-    Ok(())
 }
 
 // ---------------------------------------------------------------- ADD / SUB
