@@ -20,7 +20,7 @@ use super::dwconv::{DwGeom, CB};
 use super::dwquad::{self, PackedDwQ};
 use super::gemm::{self, GemmOut, KResult, Layout, PackedW, MR, NR};
 use super::requant::Requant;
-use super::simd128::{self, store_bytes, store_exact, store_fp32, Epi, Epilogue, ExactK, FastEpi, TileOut};
+use super::simd128::{self, store_bytes, store_exact, store_fp32, tiles_by_store, with_epi, Epi, Epilogue, ExactK, FastEpi, Fp32K};
 
 /// What `relaxed_dot(a, b, 0)` gives for lanes of `a = -128`, `b = 0xFF`
 /// and `a = 127`, `b = 0xFF` tells how the engine reads `b`.
@@ -51,25 +51,7 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
     if m == 0 || w.n == 0 {
         return Ok(());
     }
-    let store = TileOut::new(&out);
-    // The fast epilogue gets a loop of its own, where the accumulators
-    // never leave registers (the other epilogues read them from memory).
-    if let (Some(k), GemmOut::I8 { out: o, ldc, rq }) = (store.fp32, &mut out) {
-        let (s, ldc, n) = (rq.fp32.as_deref().unwrap_or(&[]), *ldc, w.n);
-        if k.clamp_lo {
-            for_tiles(m, a, lda, w, xor, |acc, rows, r0, p| store_fp32::<true>(&k, s, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
-        } else {
-            for_tiles(m, a, lda, w, xor, |acc, rows, r0, p| store_fp32::<false>(&k, s, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
-        }
-        return Ok(());
-    }
-    // So does the exact one.
-    if let (true, GemmOut::I8 { out: o, ldc, rq }) = (store.fused, &mut out) {
-        let (k, ldc, n) = (ExactK::new(rq, store.left), *ldc, w.n);
-        for_tiles(m, a, lda, w, xor, |acc, rows, r0, p| store_exact(&k, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
-        return Ok(());
-    }
-    for_tiles(m, a, lda, w, xor, |acc, rows, r0, p| store.store(acc, rows, r0, p, w.n, &mut out));
+    tiles_by_store!(&mut out, w.n, |emit| for_tiles(m, a, lda, w, xor, emit));
     Ok(())
 }
 
@@ -205,11 +187,7 @@ pub fn dwconv(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8])
     if g.oh == 0 || g.ow == 0 || w.c == 0 {
         return Ok(());
     }
-    match &epi {
-        Epilogue::Fast(s, k) => dw_loop(x, g, w, &FastEpi::<true>(s, *k), out),
-        Epilogue::FastSat(s, k) => dw_loop(x, g, w, &FastEpi::<false>(s, *k), out),
-        Epilogue::Exact(k) => dw_loop(x, g, w, k, out),
-    }
+    with_epi!(&epi, |e| dw_loop(x, g, w, e, out));
     Ok(())
 }
 

@@ -180,58 +180,53 @@ macro_rules! bcast {
     };
 }
 
-/// How a GEMM's tiles leave the kernel: fused SIMD requantization when the
-/// output's requantization has the SIMD lane form.
-pub(super) struct TileOut {
-    pub(super) fused: bool,
-    pub(super) left: bool,
-    /// Fast mode: fp32 requantization with these constants.
-    pub(super) fp32: Option<Fp32K>,
-}
-
-impl TileOut {
-    pub(super) fn new(out: &GemmOut) -> TileOut {
+/// Run a GEMM's tile loop `$tiles` (which hands each tile to the closure
+/// named `$emit`: accumulators, rows, first row, panel) with the store of
+/// `$out`'s requantization: fast, exact (fixed-point lanes) or the scalar
+/// epilogue / raw int32. Each form gets a loop of its own, where the
+/// accumulators never leave registers (V8 keeps a v128 array in memory
+/// across a call or a form branch).
+macro_rules! tiles_by_store {
+    ($out:expr, $n:expr, |$emit:ident| $tiles:expr) => {{
+        let n: usize = $n;
+        let out: &mut GemmOut = $out;
         match out {
-            GemmOut::I8 { rq, .. } if rq.fast && rq.fp32.is_some() => TileOut { fused: false, left: false, fp32: Some(Fp32K::new(rq)) },
-            GemmOut::I8 { rq, .. } => TileOut {
-                fused: rq.lanes.is_some() && matches!(rq.scale, Scale::Fixed { .. }),
-                left: rq.lanes.as_ref().is_some_and(|l| l.lmul.iter().any(|&v| v != 1)),
-                fp32: None,
-            },
-            GemmOut::I32 { .. } => TileOut { fused: false, left: false, fp32: None },
-        }
-    }
-
-    /// Write rows `r0..r0+rows` of panel `p` (accumulators with bias).
-    /// Inlined into the kernels' loops, so that the accumulators stay in
-    /// registers (V8 keeps a returned v128 array in memory across a call).
-    #[inline(always)]
-    pub(super) fn store(&self, acc: &[[v128; 2]; MR], rows: usize, r0: usize, p: usize, n: usize, out: &mut GemmOut) {
-        let n0 = p * NR;
-        let nr = NR.min(n - n0);
-        match out {
-            GemmOut::I8 { out, ldc, rq } if self.fp32.is_some() => {
-                let (k, s) = (self.fp32.as_ref().unwrap(), rq.fp32.as_deref().unwrap());
+            GemmOut::I8 { out: o, ldc, rq } if rq.fast && rq.fp32.is_some() => {
+                let (k, s, ldc) = (Fp32K::new(rq), rq.fp32.as_deref().unwrap_or(&[]), *ldc);
                 if k.clamp_lo {
-                    store_fp32::<true>(k, s, acc, rows, r0, n0, nr, out, *ldc);
+                    let $emit = |acc: &[[v128; 2]; MR], rows: usize, r0: usize, p: usize| {
+                        store_fp32::<true>(&k, s, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc)
+                    };
+                    $tiles
                 } else {
-                    store_fp32::<false>(k, s, acc, rows, r0, n0, nr, out, *ldc);
+                    let $emit = |acc: &[[v128; 2]; MR], rows: usize, r0: usize, p: usize| {
+                        store_fp32::<false>(&k, s, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc)
+                    };
+                    $tiles
                 }
             }
-            GemmOut::I8 { out, ldc, rq } if self.fused => {
-                let k = ExactK::new(rq, self.left);
-                store_exact(&k, acc, rows, r0, n0, nr, out, *ldc);
+            GemmOut::I8 { out: o, ldc, rq } if rq.lanes.is_some() && matches!(rq.scale, $crate::kernels::int8::requant::Scale::Fixed { .. }) => {
+                let left = rq.lanes.as_ref().is_some_and(|l| l.lmul.iter().any(|&v| v != 1));
+                let (k, ldc) = (ExactK::new(rq, left), *ldc);
+                let $emit = |acc: &[[v128; 2]; MR], rows: usize, r0: usize, p: usize| store_exact(&k, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc);
+                $tiles
             }
-            _ => {
-                for (r, acc) in acc.iter().enumerate().take(rows) {
-                    gemm::emit(out, r0 + r, n0, &lanes8(acc)[..nr]);
-                }
+            out => {
+                let $emit = |acc: &[[v128; 2]; MR], rows: usize, r0: usize, p: usize| {
+                    let (n0, nr) = (p * NR, NR.min(n - p * NR));
+                    for (r, acc) in acc.iter().enumerate().take(rows) {
+                        $crate::kernels::int8::gemm::emit(out, r0 + r, n0, &$crate::kernels::int8::simd128::lanes8(acc)[..nr]);
+                    }
+                };
+                $tiles
             }
         }
-    }
+    }};
 }
+#[allow(unused_imports)] // also used by relaxed.rs, which the SIMD128-only build leaves out
+pub(super) use tiles_by_store;
 
-/// The fast-mode store of [`TileOut::store`] (`LO`: with the lower clamp).
+/// The fast-mode store of [`tiles_by_store`] (`LO`: with the lower clamp).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn store_fp32<const LO: bool>(k: &Fp32K, s: &[f32], acc: &[[v128; 2]; MR], rows: usize, r0: usize, n0: usize, nr: usize, out: &mut [i8], ldc: usize) {
@@ -304,7 +299,7 @@ impl<'a> ExactK<'a> {
     }
 }
 
-/// The exact store of [`TileOut::store`]: whole tiles two rows per vector,
+/// The exact store of [`tiles_by_store`]: whole tiles two rows per vector,
 /// as [`store_fp32`]; the zero point is added in int16 for the reason given
 /// at [`Fp32K::bytes`]. `clamp(r + zp, min, max)` in int32 equals the int8
 /// clamp of `sat8(sat16(sat16(r) + zp))` since the int8 range holds
@@ -341,24 +336,7 @@ pub fn gemm(m: usize, a: &[i8], lda: usize, w: &PackedW, mut out: GemmOut) -> KR
     if w.layout != Layout::Pairs {
         return gemm::gemm(m, a, lda, w, out);
     }
-    let store = TileOut::new(&out);
-    // The fast and exact epilogues get loops of their own, where the
-    // accumulators never leave registers.
-    match (store.fp32, store.fused, &mut out) {
-        (Some(k), _, GemmOut::I8 { out: o, ldc, rq }) => {
-            let (s, ldc, n) = (rq.fp32.as_deref().unwrap_or(&[]), *ldc, w.n);
-            if k.clamp_lo {
-                for_tiles(m, a, lda, w, |acc, rows, r0, p| store_fp32::<true>(&k, s, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
-            } else {
-                for_tiles(m, a, lda, w, |acc, rows, r0, p| store_fp32::<false>(&k, s, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
-            }
-        }
-        (None, true, GemmOut::I8 { out: o, ldc, rq }) => {
-            let (k, ldc, n) = (ExactK::new(rq, store.left), *ldc, w.n);
-            for_tiles(m, a, lda, w, |acc, rows, r0, p| store_exact(&k, acc, rows, r0, p * NR, NR.min(n - p * NR), o, ldc));
-        }
-        _ => for_tiles(m, a, lda, w, |acc, rows, r0, p| store.store(acc, rows, r0, p, w.n, &mut out)),
-    }
+    tiles_by_store!(&mut out, w.n, |emit| for_tiles(m, a, lda, w, emit));
     Ok(())
 }
 
@@ -428,6 +406,29 @@ impl Epi for ExactK<'_> {
     }
 }
 
+/// Run `$body` with the closure-like name `$e` bound to `$epi`'s form as
+/// an [`Epi`] (one monomorphized copy of `$body` per form).
+macro_rules! with_epi {
+    ($epi:expr, |$e:ident| $body:expr) => {
+        match $epi {
+            Epilogue::Fast(s, k) => {
+                let $e = &FastEpi::<true>(s, *k);
+                $body
+            }
+            Epilogue::FastSat(s, k) => {
+                let $e = &FastEpi::<false>(s, *k);
+                $body
+            }
+            Epilogue::Exact(k) => {
+                let $e = k;
+                $body
+            }
+        }
+    };
+}
+#[allow(unused_imports)] // as tiles_by_store
+pub(super) use with_epi;
+
 /// A per-channel requantization on 4 lanes for kernels that walk channel
 /// blocks: fast fp32, or the exact fixed-point form.
 pub(super) enum Epilogue<'a> {
@@ -467,7 +468,7 @@ pub(super) fn store_bytes(q8: v128, dst: &mut [i8]) {
     }
 }
 
-fn lanes8(acc: &[v128; 2]) -> [i32; 8] {
+pub(super) fn lanes8(acc: &[v128; 2]) -> [i32; 8] {
     let mut v = [0i32; 8];
     unsafe {
         v128_store(v.as_mut_ptr() as *mut v128, acc[0]);
@@ -541,11 +542,7 @@ pub fn dwconv(x: &[i16], g: &DwGeom, w: &PackedDw, rq: &Requant, out: &mut [i8])
     if g.oh == 0 || g.ow == 0 || w.c == 0 {
         return Ok(());
     }
-    match &epi {
-        Epilogue::Fast(s, k) => dw_loop(x, g, w, &FastEpi::<true>(s, *k), out),
-        Epilogue::FastSat(s, k) => dw_loop(x, g, w, &FastEpi::<false>(s, *k), out),
-        Epilogue::Exact(k) => dw_loop(x, g, w, k, out),
-    }
+    with_epi!(&epi, |e| dw_loop(x, g, w, e, out));
     Ok(())
 }
 
