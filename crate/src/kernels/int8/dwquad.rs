@@ -11,7 +11,15 @@
 //! offset and the `xor` shift (`128 Σ w`) are folded into the bias. Padded
 //! taps hold the input zero point, so they contribute exactly nothing.
 //!
-//! [`dwconv`] here is the scalar reference of the relaxed kernel.
+//! Kernels three columns wide (3x3, 2x3...) also get their weights packed
+//! for two outputs side by side ([`PackedDwQ::cols`]): at stride and
+//! dilation 1, outputs `x` and `x + 1` read the four input columns
+//! `x..x+4` of each kernel row, so one transpose of those four columns
+//! meets two weight vectors per channel group, `[w0 w1 w2 0]` (output `x`)
+//! and `[0 w0 w1 w2]` (output `x + 1`). That halves the input loads and
+//! transposes per output.
+//!
+//! [`dwconv`] here is the scalar reference of the relaxed kernels.
 
 use super::dwconv::{DwGeom, CB};
 use super::gemm::{KResult, Layout};
@@ -30,12 +38,19 @@ pub struct PackedDwQ {
     pub w: Vec<i8>,
     /// `bias[c] + (input_offset - shift) Σ_taps w[tap][c]`, `cp` entries.
     pub bias: Vec<i32>,
+    /// For kernels 3 columns wide: per kernel row and block of 16 channels,
+    /// eight 16-byte vectors, four (channel groups) of `[w0 w1 w2 0]` then
+    /// four of `[0 w0 w1 w2]` per channel ([`PackedDwQ::col_index`]);
+    /// empty for other widths.
+    pub cols: Vec<i8>,
 }
 
 impl PackedDwQ {
-    /// Pack `w[tap][c] = src[tap * c_count + c]` for the quad `layout`.
-    pub fn pack(layout: Layout, taps: usize, c: usize, src: &[i8], bias: Option<&[i32]>, input_offset: i32) -> KResult<PackedDwQ> {
+    /// Pack `w[tap][c] = src[tap * c_count + c]` (taps row-major over a
+    /// `kh × kw` kernel) for the quad `layout`.
+    pub fn pack(layout: Layout, (kh, kw): (usize, usize), c: usize, src: &[i8], bias: Option<&[i32]>, input_offset: i32) -> KResult<PackedDwQ> {
         let Layout::Quads { xor } = layout else { return Err("dwconv: quad packing needs a quad layout".into()) };
+        let taps = kh.checked_mul(kw).ok_or("dwconv: kernel size overflows")?;
         let need = taps.checked_mul(c).ok_or("dwconv: weight size overflows")?;
         if src.len() != need {
             return Err(format!("dwconv: weights need {need} values, have {}", src.len()));
@@ -58,7 +73,28 @@ impl PackedDwQ {
             }
             packed_bias[ch] = bias.map_or(0, |b| b[ch]).wrapping_add(offset.wrapping_mul(sum));
         }
-        Ok(PackedDwQ { c, cp, taps, xor, w, bias: packed_bias })
+        let mut cols = Vec::new();
+        if kw == 3 {
+            cols = vec![0i8; kh * cp * 8];
+            for ky in 0..kh {
+                for ch in 0..c {
+                    for j in 0..3 {
+                        let v = src[(ky * 3 + j) * c + ch];
+                        cols[Self::col_index(cp, ky, 0, ch, j)] = v;
+                        cols[Self::col_index(cp, ky, 1, ch, j + 1)] = v;
+                    }
+                }
+            }
+        }
+        Ok(PackedDwQ { c, cp, taps, xor, w, bias: packed_bias, cols })
+    }
+
+    /// Position in [`PackedDwQ::cols`] of kernel row `ky`'s weight for
+    /// output `out` (0: `x`, 1: `x + 1`) of channel `c` on input column
+    /// `x + j` (`j < 4`).
+    #[inline]
+    pub fn col_index(cp: usize, ky: usize, out: usize, c: usize, j: usize) -> usize {
+        (ky * cp + (c / 16) * 16) * 8 + out * 64 + (c % 16 / 4) * 16 + (c % 4) * 4 + j
     }
 
     /// Position of tap `t`, channel `c` in the packed weights.
@@ -69,7 +105,7 @@ impl PackedDwQ {
 
     /// Bytes held (weights and bias).
     pub fn bytes(&self) -> usize {
-        self.w.len() + self.bias.len() * 4
+        self.w.len() + self.cols.len() + self.bias.len() * 4
     }
 
     /// Per channel, a bound on `|accumulator|` (see `gemm::acc_bound`).
@@ -168,7 +204,7 @@ mod tests {
             let mut want = vec![0i8; oh * ow * oc];
             dwconv::dwconv(&p16, &g, &pairs, &rq, &mut want).unwrap();
             for xor in [0u8, 0x80] {
-                let quads = PackedDwQ::pack(Layout::Quads { xor }, kh * kw, oc, &src, Some(&bias), -zp).unwrap();
+                let quads = PackedDwQ::pack(Layout::Quads { xor }, (kh, kw), oc, &src, Some(&bias), -zp).unwrap();
                 let mut p8 = Vec::new();
                 pad_input_as(&x, h, w, cin, mult, (pt, pl), (hp, wp, quads.cp), zp as i8, |v| v as u8 ^ xor, &mut p8).unwrap();
                 let mut got = vec![0i8; oh * ow * oc];

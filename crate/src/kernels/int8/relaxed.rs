@@ -187,8 +187,98 @@ pub fn dwconv(x: &[u8], g: &DwGeom, w: &PackedDwQ, rq: &Requant, out: &mut [i8])
     if g.oh == 0 || g.ow == 0 || w.c == 0 {
         return Ok(());
     }
-    with_epi!(&epi, |e| dw_loop(x, g, w, e, out));
+    if g.kw == 3 && g.sw == 1 && g.dw == 1 && !w.cols.is_empty() {
+        with_epi!(&epi, |e| dw_cols_loop(x, g, w, e, out));
+    } else {
+        with_epi!(&epi, |e| dw_loop(x, g, w, e, out));
+    }
     Ok(())
+}
+
+/// Four input vectors (16 channels each) transposed into four vectors of
+/// `[c: v0 v1 v2 v3]`, channels `4g..4g+4` in vector `g`.
+#[inline(always)]
+fn transpose4(v0: v128, v1: v128, v2: v128, v3: v128) -> [v128; 4] {
+    let lo01 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(v0, v1);
+    let hi01 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(v0, v1);
+    let lo23 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(v2, v3);
+    let hi23 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(v2, v3);
+    [
+        i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(lo01, lo23),
+        i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(lo01, lo23),
+        i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(hi01, hi23),
+        i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(hi01, hi23),
+    ]
+}
+
+/// The loops of [`dwconv`] for kernels three columns wide at stride and
+/// dilation 1 (`PackedDwQ::cols`): outputs in pairs, each kernel row's
+/// four input columns transposed once for both; a last odd output reads
+/// its third column twice (the fourth weight is zero).
+#[inline(always)]
+fn dw_cols_loop(x: &[u8], g: &DwGeom, w: &PackedDwQ, epi: &impl Epi, out: &mut [i8]) {
+    let (cp, c) = (w.cp, w.c);
+    let row = g.dh * g.wp * cp;
+    let bias = w.bias.as_ptr();
+    let acc0 = |cb: usize| unsafe { [0, 4, 8, 12].map(|o| v128_load(bias.add(cb + o) as *const v128)) };
+    let finish = |a: [v128; 4], cb: usize| epi.pack(epi.apply(a[0], cb), epi.apply(a[1], cb + 4), epi.apply(a[2], cb + 8), epi.apply(a[3], cb + 12));
+    for oy in 0..g.oh {
+        let orow = oy * g.ow * c;
+        let mut ox = 0;
+        while ox + 2 <= g.ow {
+            let origin = (oy * g.sh * g.wp + ox) * cp;
+            for cb in (0..cp).step_by(CB) {
+                let (mut a, mut b) = (acc0(cb), acc0(cb));
+                // Safety: `dwquad::check` bounds both windows inside the
+                // padded input, so columns `ox..ox+4` of every kernel row
+                // are in it; `cols` holds `kh` rows of `cp` channels.
+                unsafe {
+                    let mut xb = x.as_ptr().add(origin + cb);
+                    let mut wp = w.cols.as_ptr().add(cb * 8);
+                    for _ in 0..g.kh {
+                        let t = transpose4(
+                            v128_load(xb as *const v128),
+                            v128_load(xb.add(cp) as *const v128),
+                            v128_load(xb.add(2 * cp) as *const v128),
+                            v128_load(xb.add(3 * cp) as *const v128),
+                        );
+                        for j in 0..4 {
+                            a[j] = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp.add(16 * j) as *const v128), t[j], a[j]);
+                            b[j] = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp.add(64 + 16 * j) as *const v128), t[j], b[j]);
+                        }
+                        xb = xb.add(row);
+                        wp = wp.add(cp * 8);
+                    }
+                }
+                let o = orow + ox * c + cb;
+                store_bytes(finish(a, cb), &mut out[o..o + (c - cb).min(CB)]);
+                store_bytes(finish(b, cb), &mut out[o + c..o + c + (c - cb).min(CB)]);
+            }
+            ox += 2;
+        }
+        if ox < g.ow {
+            let origin = (oy * g.sh * g.wp + ox) * cp;
+            for cb in (0..cp).step_by(CB) {
+                let mut a = acc0(cb);
+                // Safety: as above, for the columns `ox..ox+3` of one window.
+                unsafe {
+                    let mut xb = x.as_ptr().add(origin + cb);
+                    let mut wp = w.cols.as_ptr().add(cb * 8);
+                    for _ in 0..g.kh {
+                        let x2 = v128_load(xb.add(2 * cp) as *const v128);
+                        let t = transpose4(v128_load(xb as *const v128), v128_load(xb.add(cp) as *const v128), x2, x2);
+                        for j in 0..4 {
+                            a[j] = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp.add(16 * j) as *const v128), t[j], a[j]);
+                        }
+                        xb = xb.add(row);
+                        wp = wp.add(cp * 8);
+                    }
+                }
+                let o = orow + ox * c + cb;
+                store_bytes(finish(a, cb), &mut out[o..o + (c - cb).min(CB)]);
+            }
+        }
+    }
 }
 
 /// The loops of [`dwconv`] for one epilogue form (checked geometry).

@@ -732,7 +732,7 @@ impl DwI8 {
         let bias = bias_i32(bias, oc)?;
         let ws = channel_scales(q.f, oc)?;
         let packed = match k8::preferred_layout() {
-            layout @ k8::Layout::Quads { .. } => DwPacked::Quads(k8::PackedDwQ::pack(layout, kh * kw, oc, i8s(wv)?, bias.as_deref(), -q.qx.zp)?),
+            layout @ k8::Layout::Quads { .. } => DwPacked::Quads(k8::PackedDwQ::pack(layout, (kh, kw), oc, i8s(wv)?, bias.as_deref(), -q.qx.zp)?),
             k8::Layout::Pairs => DwPacked::Pairs(PackedDw::pack(kh * kw, oc, i8s(wv)?, bias.as_deref(), -q.qx.zp)?),
         };
         let bounds = match &packed {
