@@ -881,8 +881,8 @@ const REQUANT_LABELS = { exact: 'exact (TFLite reference)', fast: 'fast (XNNPACK
 /** The "integer arithmetic" cell of a latency row: the mode, or why it does not apply. */
 function requantCell(l) {
   const mode = REQUANT_LABELS[l.requantization] ?? l.requantization;
-  if (l.int8Nodes === 0) return h('span', { title: `Measured with ${l.requantization} arithmetic; this model has no int8 conv, depthwise or fully connected layer, so it makes no difference` }, `${l.requantization}: n/a (no int8 layers)`);
-  const n = l.int8Nodes ? `; applies to ${l.int8Nodes} int8 conv / depthwise / fully connected / add layer${l.int8Nodes === 1 ? '' : 's'}` : '';
+  if (l.int8Nodes === 0) return h('span', { title: `Measured with ${l.requantization} arithmetic; this model has no int8 conv, depthwise, fully connected, add or quantize layer, so it makes no difference` }, `${l.requantization}: n/a (no int8 layers)`);
+  const n = l.int8Nodes ? `; applies to ${l.int8Nodes} int8 conv / depthwise / fully connected / add / quantize layer${l.int8Nodes === 1 ? '' : 's'}` : '';
   return h('span', { title: `Integer arithmetic: ${mode}${n}` }, mode);
 }
 

@@ -166,7 +166,7 @@ function outputs0Classes(summary) {
 
 /**
  * How many nodes the fast requantization applies to (int8 conv / depthwise / fully connected / add
- * with per-channel float scales), once the model has run; null if this version has no modes.
+ * with per-channel float scales, float to int8 quantize), once the model has run; null if this version has no modes.
  * Leaves the model-level mode 'exact' (runs pass their own mode).
  */
 function int8Nodes(model) {

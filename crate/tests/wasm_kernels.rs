@@ -414,10 +414,11 @@ fn digits_int8_matches_litert_in_the_browser() {
 fn quantize_matches_scalar_on_ties_and_specials() {
     use modelpress::kernels::int8::{quantize, QuantizeParams};
     let mut rng = Rng(5);
+    let mut fast_differ = 0;
     for round in 0..200 {
         let scale = if round % 4 == 0 { 0.5 } else { (rng.range(1, 1 << 20) as f32) * 1e-7 };
         let zp = rng.range(-128, 127) as i32;
-        let p = QuantizeParams { scale, zero_point: zp, min: -128, max: 127 };
+        let p = QuantizeParams { scale, zero_point: zp, min: -128, max: 127, fast: false };
         let n = rng.range(0, 70) as usize;
         let x: Vec<f32> = (0..n)
             .map(|i| match (i + round) % 9 {
@@ -433,6 +434,13 @@ fn quantize_matches_scalar_on_ties_and_specials() {
         quantize::quantize(&p, &x, &mut s).unwrap();
         simd128::quantize(&p, &x, &mut v).unwrap();
         assert_eq!(s, v, "scale {scale} zp {zp} x {x:?}");
+        // The fast form (XNNPACK's), against its scalar twin.
+        let f = QuantizeParams { fast: true, ..p };
+        let (mut sf, mut vf) = (vec![0i8; n], vec![0i8; n]);
+        quantize::quantize(&f, &x, &mut sf).unwrap();
+        simd128::quantize(&f, &x, &mut vf).unwrap();
+        assert_eq!(sf, vf, "fast: scale {scale} zp {zp} x {x:?}");
+        fast_differ += sf.iter().zip(&s).filter(|(a, b)| a != b).count();
         for (i, &a) in x.iter().enumerate() {
             // The definition, spelled out: round half away from zero.
             let y = a / scale;
@@ -440,7 +448,9 @@ fn quantize_matches_scalar_on_ties_and_specials() {
             assert_eq!(s[i] as i32, r.saturating_add(zp).clamp(-128, 127), "x {a} scale {scale}");
         }
     }
-    assert!(simd128::quantize(&QuantizeParams { scale: 1.0, zero_point: 0, min: -128, max: 127 }, &[1.0; 3], &mut [0; 2]).is_err());
+    // The ties make the two forms differ (half to even against away).
+    assert!(fast_differ > 50, "{fast_differ}");
+    assert!(simd128::quantize(&QuantizeParams { scale: 1.0, zero_point: 0, min: -128, max: 127, fast: false }, &[1.0; 3], &mut [0; 2]).is_err());
 }
 
 #[wasm_bindgen_test]

@@ -99,7 +99,7 @@ const FAMILIES: [Family; 7] = [
     (activation::register, no_prepare),
     (array::register, no_prepare),
     (reduce::register, no_prepare),
-    (quant::register, no_prepare),
+    (quant::register, quant::prepare),
     (int8::register, int8::prepare),
 ];
 

@@ -10,7 +10,7 @@
 //! segment or size that does not fit instead of reading past it.
 
 use super::array::{map_same, pooled_f32, value, MAX_ELEMENTS};
-use super::{OpImpl, RunFn};
+use super::{OpImpl, PrepareFn, Prepared, RunFn};
 use crate::engine::value::numel;
 use crate::engine::{req, Data, Inputs, Node, Value};
 use crate::error::Result;
@@ -25,6 +25,37 @@ pub fn register(op: BuiltinOp) -> Option<OpImpl> {
         _ => return None,
     };
     Some(OpImpl { run, check })
+}
+
+/// The plan-time state of QUANTIZE: whether it runs in the fast form
+/// (XNNPACK's conversion, see `kernels::int8::quantize`), which the engine's
+/// fast requantization switches on for float to per-tensor int8.
+pub fn prepare(op: BuiltinOp) -> Option<PrepareFn> {
+    (op == BuiltinOp::QUANTIZE).then_some(prepare_quantize as PrepareFn)
+}
+
+fn prepare_quantize(op: &Op, sg: &Subgraph, _: &[Option<&Value>]) -> std::result::Result<Box<dyn Prepared>, String> {
+    let out = op.outputs.first().and_then(|&t| sg.tensors.get(t));
+    let per_tensor_i8 = out.is_some_and(|t| {
+        t.dtype == DType::I8 && t.quant.as_ref().is_some_and(|q| q.scale.len() == 1 && (-128..=127).contains(&zero_point(q, 0)))
+    });
+    Ok(Box::new(Quantize { per_tensor_i8, fast: false }))
+}
+
+struct Quantize {
+    /// Float32 to per-tensor int8: the case the fast form covers.
+    per_tensor_i8: bool,
+    fast: bool,
+}
+
+impl Prepared for Quantize {
+    fn run(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
+        quantize_as(node, inputs, self.fast)
+    }
+    fn set_fast(&mut self, on: bool) -> bool {
+        self.fast = on && self.per_tensor_i8;
+        self.fast
+    }
 }
 
 fn tensor_quantized(sg: &Subgraph, t: usize) -> bool {
@@ -142,6 +173,11 @@ fn quantize_one(x: f32, scale: f32, zp: i64, lo: i64, hi: i64) -> i64 {
 }
 
 fn quantize(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
+    quantize_as(node, inputs, false)
+}
+
+/// QUANTIZE, in the fast form when `fast` (float to per-tensor int8 only).
+fn quantize_as(node: &mut Node, inputs: &Inputs, fast: bool) -> Result<Vec<Value>> {
     let v = req(node, inputs, 0)?;
     let Some(x) = v.as_f32() else {
         return node.err(format!("QUANTIZE from {} is not supported", v.dtype()));
@@ -160,7 +196,7 @@ fn quantize(node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
     let zp0 = zero_point(qp, 0);
     if let (None, Some(DType::I8), -128..=127) = (&ch, dtype, zp0) {
         // Per-tensor int8: the kernel (SIMD in wasm).
-        let p = QuantizeParams { scale: qp.scale[0], zero_point: zp0 as i32, min: -128, max: 127 };
+        let p = QuantizeParams { scale: qp.scale[0], zero_point: zp0 as i32, min: -128, max: 127, fast };
         let mut out = node.pool.take_i8_overwritten(x.len());
         if let Err(e) = k8::quantize(&p, x, &mut out) {
             return node.err(e);
