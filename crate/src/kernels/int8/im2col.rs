@@ -7,10 +7,11 @@
 //! (dilation 1 along x, all channels of the image), the whole `kw*ic` run
 //! is one copy; elsewhere taps are copied one by one. [`im2col`] is the
 //! scalar reference; the SIMD128 twin ([`im2col_simd`], wasm only) copies
-//! short runs with one 16-byte load and store, letting the store spill
-//! past the run: everything it spills over is written again later (the
-//! next run of the row, the row's zero padding, or the next row), and a
-//! spill past the end of `dst` is never done.
+//! short runs (and a row's few zero columns) with one 16-byte load and
+//! store, letting the store spill past the run: everything it spills over
+//! is written again later (the next run of the row, the row's zero
+//! padding, or the next row), and a spill past the rows asked for is never
+//! done.
 
 use super::gemm::KResult;
 use crate::kernels::conv::Window;
@@ -41,9 +42,20 @@ fn check(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &[i8])
 
 #[allow(clippy::too_many_arguments)]
 /// The shared walk; `run(dst, at, img, s, len)` copies `img[s..s+len]` to
-/// `dst[at..at+len]` (and may write past it, see the module docs).
+/// `dst[at..at+len]` and `zero(dst, at, len)` zeroes `dst[at..at+len]`
+/// (both may write past it, see the module docs).
 #[inline(always)]
-fn walk(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &mut [i8], k: usize, run: impl Fn(&mut [i8], usize, &[i8], usize, usize)) {
+fn walk(
+    g: &Patches,
+    img: &[i8],
+    p0: usize,
+    rows: usize,
+    kp: usize,
+    dst: &mut [i8],
+    k: usize,
+    run: impl Fn(&mut [i8], usize, &[i8], usize, usize),
+    zero: impl Fn(&mut [i8], usize, usize),
+) {
     let w = g.win;
     let (ic, c) = (g.ic, w.c);
     let seg = w.kw * ic;
@@ -85,14 +97,16 @@ fn walk(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &mut [i
                 }
             }
         }
-        dst[base + k..base + kp].fill(0);
+        if kp > k {
+            zero(dst, base + k, kp - k);
+        }
     }
 }
 
 /// Scalar reference.
 pub fn im2col(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &mut [i8]) -> KResult<()> {
     let k = check(g, img, p0, rows, kp, dst)?;
-    walk(g, img, p0, rows, kp, dst, k, |dst, at, img, s, len| dst[at..at + len].copy_from_slice(&img[s..s + len]));
+    walk(g, img, p0, rows, kp, dst, k, |dst, at, img, s, len| dst[at..at + len].copy_from_slice(&img[s..s + len]), |dst, at, len| dst[at..at + len].fill(0));
     Ok(())
 }
 
@@ -102,12 +116,23 @@ pub fn im2col(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &
 pub fn im2col_simd(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &mut [i8]) -> KResult<()> {
     use core::arch::wasm32::*;
     let k = check(g, img, p0, rows, kp, dst)?;
+    // Nothing past the rows asked for is touched, spills included.
+    let dst = &mut dst[..rows * kp];
     walk(g, img, p0, rows, kp, dst, k, |dst, at, img, s, len| {
         if len <= 16 && s + 16 <= img.len() && at + 16 <= dst.len() {
             // Safety: both 16-byte ranges were just checked in bounds.
             unsafe { v128_store(dst.as_mut_ptr().add(at) as *mut v128, v128_load(img.as_ptr().add(s) as *const v128)) };
         } else {
             dst[at..at + len].copy_from_slice(&img[s..s + len]);
+        }
+    }, |dst, at, len| {
+        // A row's few zero columns: one 16-byte store (a call to `memset`
+        // per row cost about as much as the row's copies).
+        if len <= 16 && at + 16 <= dst.len() {
+            // Safety: the 16-byte range was just checked in bounds.
+            unsafe { v128_store(dst.as_mut_ptr().add(at) as *mut v128, i8x16_splat(0)) };
+        } else {
+            dst[at..at + len].fill(0);
         }
     });
     Ok(())
