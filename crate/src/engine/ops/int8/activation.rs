@@ -1,8 +1,9 @@
 //! Quantized activations, as LiteRT's reference kernels:
 //! - SOFTMAX int8/uint8 input: gemmlowp fixed-point `exp` of the scaled
 //!   difference to the row maximum (Q5.26), the reciprocal of the sum, and
-//!   a rounding shift to the output type; int16: the two 513-entry
-//!   interpolated lookup tables (`exp`, `1/(1+x)`);
+//!   a rounding shift to the output type; the difference takes at most 256
+//!   values, so the `exp` of each is computed once at plan time; int16: the
+//!   two 513-entry interpolated lookup tables (`exp`, `1/(1+x)`);
 //! - LOGISTIC / TANH int8/uint8: a 256-entry table built in float at plan
 //!   time; int16: the `sigmoid(i/24)` table with linear interpolation;
 //! - HARD_SWISH int8/uint8: the int16 fixed-point "reluish" kernel;
@@ -43,8 +44,10 @@ pub(super) fn check_softmax(op: &Op, sg: &Subgraph) -> std::result::Result<(), S
 }
 
 pub(crate) enum Softmax {
-    /// int8/uint8 input: Q31 multiplier, left shift, minimum difference.
-    Q8 { mult: i32, left_shift: i32, diff_min: i32 },
+    /// int8/uint8 input: for each difference `d = max - x` (0..=255), the
+    /// fixed-point `exp` of `-d` scaled by the Q31 multiplier and left
+    /// shift, `None` below the minimum difference (those inputs count zero).
+    Q8 { exp: Box<[Option<i32>; 256]> },
     /// int16 input: lookup tables and the input rescaling.
     Q16 { exp_lut: Box<[i16; 513]>, recip_lut: Box<[i16; 513]>, mult: i32, shift: i32 },
 }
@@ -66,43 +69,20 @@ impl Build for Softmax {
         let real = (beta as f64 * qx.scale as f64 * (1i64 << (31 - SCALED_DIFF_INTEGER_BITS)) as f64).min((1i64 << 31) as f64 - 1.0);
         let (mult, left_shift) = fx::quantize_multiplier(real);
         let diff_min = -(fx::calculate_input_radius(SCALED_DIFF_INTEGER_BITS, left_shift, 31) as f64) as i32;
-        Ok(Softmax::Q8 { mult, left_shift, diff_min })
+        Ok(Softmax::Q8 { exp: softmax_exp_table(mult, left_shift, diff_min) })
     }
 }
 
 impl Softmax {
-    fn q8<I: Q, O: Q>(&self, node: &Node, inputs: &Inputs, mult: i32, left_shift: i32, diff_min: i32) -> Result<Value> {
+    fn q8<I: Q, O: Q>(&self, node: &Node, inputs: &Inputs, exp: &[Option<i32>; 256]) -> Result<Value> {
         let (s, x) = qin::<I>(node, inputs, 0)?;
         let depth = *s.last().unwrap_or(&1);
         let mut out = vec![O::default(); x.len()];
         if depth == 0 {
             return qout(node, s.to_vec(), out);
         }
-        let out_bits = (std::mem::size_of::<O>() * 8) as i32;
         for (row, orow) in x.chunks_exact(depth).zip(out.chunks_exact_mut(depth)) {
-            let max = row.iter().map(|v| v.get()).fold(I::MIN, i32::max);
-            let scaled = |v: i32| -> Option<i32> {
-                let diff = v - max;
-                (diff >= diff_min).then(|| fx::mbqm_greater_than_one(diff, mult, left_shift))
-            };
-            let mut sum: i32 = 0;
-            for v in row {
-                if let Some(d) = scaled(v.get()) {
-                    sum = sum.wrapping_add(fx::rescale(fx::exp_on_negative_values(d, 5), 0, 12));
-                }
-            }
-            let (shifted_scale, bits_over_unit) = fx::get_reciprocal(sum, 12);
-            let exponent = (bits_over_unit + 31 - out_bits).clamp(0, 31);
-            for (o, v) in orow.iter_mut().zip(row) {
-                *o = match scaled(v.get()) {
-                    Some(d) => {
-                        let e = fx::exp_on_negative_values(d, 5);
-                        let unsat = fx::rdbpot(fx::srdhm(shifted_scale, e), exponent);
-                        O::cast(unsat.wrapping_add(O::MIN).clamp(O::MIN, O::MAX))
-                    }
-                    None => O::cast(O::MIN),
-                };
-            }
+            softmax_row(row, orow, exp);
         }
         qout(node, s.to_vec(), out)
     }
@@ -140,25 +120,60 @@ impl Softmax {
 }
 
 impl Prepared for Softmax {
+    fn bytes(&self) -> usize {
+        match self {
+            Softmax::Q8 { exp } => std::mem::size_of_val(&**exp),
+            Softmax::Q16 { exp_lut, recip_lut, .. } => std::mem::size_of_val(&**exp_lut) + std::mem::size_of_val(&**recip_lut),
+        }
+    }
     fn run(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
         let out_t = node.output_tensor(0).map(|t| t.dtype);
         let v = match (&*self, dtype_of(node), out_t) {
-            (Softmax::Q8 { mult, left_shift, diff_min }, Some(DType::I8), Some(DType::I8)) => {
-                let (m, l, d) = (*mult, *left_shift, *diff_min);
-                self.q8::<i8, i8>(node, inputs, m, l, d)?
-            }
-            (Softmax::Q8 { mult, left_shift, diff_min }, Some(DType::I8), Some(DType::I16)) => {
-                let (m, l, d) = (*mult, *left_shift, *diff_min);
-                self.q8::<i8, i16>(node, inputs, m, l, d)?
-            }
-            (Softmax::Q8 { mult, left_shift, diff_min }, Some(DType::U8), _) => {
-                let (m, l, d) = (*mult, *left_shift, *diff_min);
-                self.q8::<u8, u8>(node, inputs, m, l, d)?
-            }
+            (Softmax::Q8 { exp }, Some(DType::I8), Some(DType::I8)) => self.q8::<i8, i8>(node, inputs, exp)?,
+            (Softmax::Q8 { exp }, Some(DType::I8), Some(DType::I16)) => self.q8::<i8, i16>(node, inputs, exp)?,
+            (Softmax::Q8 { exp }, Some(DType::U8), _) => self.q8::<u8, u8>(node, inputs, exp)?,
             (Softmax::Q16 { .. }, _, _) => self.q16(node, inputs)?,
             _ => return node.err("unsupported SOFTMAX types"),
         };
         Ok(vec![v])
+    }
+}
+
+/// The `exp` table of [`Softmax::Q8`]: TFLite's scaled difference
+/// (`mbqm_greater_than_one`, Q5.26) and fixed-point `exp` of `-d`.
+fn softmax_exp_table(mult: i32, left_shift: i32, diff_min: i32) -> Box<[Option<i32>; 256]> {
+    let mut exp = Box::new([None; 256]);
+    for (d, e) in exp.iter_mut().enumerate() {
+        let diff = -(d as i32);
+        if diff >= diff_min {
+            *e = Some(fx::exp_on_negative_values(fx::mbqm_greater_than_one(diff, mult, left_shift), 5));
+        }
+    }
+    exp
+}
+
+/// One row of the 8-bit SOFTMAX (TFLite's reference arithmetic).
+fn softmax_row<I: Q, O: Q>(row: &[I], orow: &mut [O], exp: &[Option<i32>; 256]) {
+    let out_bits = (std::mem::size_of::<O>() * 8) as i32;
+    let max = row.iter().map(|v| v.get()).fold(I::MIN, i32::max);
+    // `max - v` is within 0..=255 for 8-bit inputs.
+    let exp_of = |v: i32| exp[((max - v) as usize).min(255)];
+    let mut sum: i32 = 0;
+    for v in row {
+        if let Some(e) = exp_of(v.get()) {
+            sum = sum.wrapping_add(fx::rescale(e, 0, 12));
+        }
+    }
+    let (shifted_scale, bits_over_unit) = fx::get_reciprocal(sum, 12);
+    let exponent = (bits_over_unit + 31 - out_bits).clamp(0, 31);
+    for (o, v) in orow.iter_mut().zip(row) {
+        *o = match exp_of(v.get()) {
+            Some(e) => {
+                let unsat = fx::rdbpot(fx::srdhm(shifted_scale, e), exponent);
+                O::cast(unsat.wrapping_add(O::MIN).clamp(O::MIN, O::MAX))
+            }
+            None => O::cast(O::MIN),
+        };
     }
 }
 
@@ -577,5 +592,66 @@ impl Prepared for Relu {
             Some(DType::U8) => self.go::<u8>(node, inputs)?,
             _ => self.go::<i8>(node, inputs)?,
         }])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// TFLite's reference 8-bit SOFTMAX row, computing `exp` per element.
+    fn reference_row<I: Q, O: Q>(row: &[I], orow: &mut [O], mult: i32, left_shift: i32, diff_min: i32) {
+        let out_bits = (std::mem::size_of::<O>() * 8) as i32;
+        let max = row.iter().map(|v| v.get()).fold(I::MIN, i32::max);
+        let scaled = |v: i32| (v - max >= diff_min).then(|| fx::mbqm_greater_than_one(v - max, mult, left_shift));
+        let sum = row.iter().filter_map(|v| scaled(v.get())).fold(0i32, |s, d| s.wrapping_add(fx::rescale(fx::exp_on_negative_values(d, 5), 0, 12)));
+        let (shifted_scale, bits_over_unit) = fx::get_reciprocal(sum, 12);
+        let exponent = (bits_over_unit + 31 - out_bits).clamp(0, 31);
+        for (o, v) in orow.iter_mut().zip(row) {
+            *o = match scaled(v.get()) {
+                Some(d) => O::cast(fx::rdbpot(fx::srdhm(shifted_scale, fx::exp_on_negative_values(d, 5)), exponent).wrapping_add(O::MIN).clamp(O::MIN, O::MAX)),
+                None => O::cast(O::MIN),
+            };
+        }
+    }
+
+    /// The tabled `exp` gives the reference's outputs bit for bit, for
+    /// int8 -> int8 / int16 and uint8, over input scales whose minimum
+    /// difference cuts the table anywhere (or nowhere).
+    #[test]
+    fn tabled_softmax_matches_the_reference() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut cut = 0;
+        for case in 0..300 {
+            let scale = [0.5f64, 0.1, 1.0 / 256.0, 0.02, 2.0][case % 5] * (1.0 + (next() % 1000) as f64 / 1000.0);
+            let real = (scale * (1i64 << 26) as f64).min((1i64 << 31) as f64 - 1.0);
+            let (mult, left_shift) = fx::quantize_multiplier(real);
+            let diff_min = -(fx::calculate_input_radius(5, left_shift, 31) as f64) as i32;
+            let exp = softmax_exp_table(mult, left_shift, diff_min);
+            cut += exp.iter().any(|e| e.is_none()) as usize;
+            let n = 1 + (next() % 40) as usize;
+            let spread = [256u64, 16, 4][case % 3];
+            let row: Vec<i8> = (0..n).map(|_| (next() % spread) as i32 as i8 - 100).collect();
+            let (mut got, mut want) = (vec![0i8; n], vec![0i8; n]);
+            softmax_row(&row, &mut got, &exp);
+            reference_row(&row, &mut want, mult, left_shift, diff_min);
+            assert_eq!(got, want, "i8 case {case}");
+            let (mut got, mut want) = (vec![0i16; n], vec![0i16; n]);
+            softmax_row(&row, &mut got, &exp);
+            reference_row(&row, &mut want, mult, left_shift, diff_min);
+            assert_eq!(got, want, "i16 case {case}");
+            let row: Vec<u8> = row.iter().map(|&v| (v as u8).wrapping_add(128)).collect();
+            let (mut got, mut want) = (vec![0u8; n], vec![0u8; n]);
+            softmax_row(&row, &mut got, &exp);
+            reference_row(&row, &mut want, mult, left_shift, diff_min);
+            assert_eq!(got, want, "u8 case {case}");
+        }
+        assert!(cut > 30 && cut < 300, "{cut} tables cut short");
     }
 }
