@@ -5,7 +5,9 @@
 //!
 //! Where a window row lies inside the image and its taps are contiguous
 //! (dilation 1 along x, all channels of the image), the whole `kw*ic` run
-//! is one copy; elsewhere taps are copied one by one. [`im2col`] is the
+//! is one copy, and consecutive output pixels whose whole windows lie
+//! inside the image go as one span without per-pixel bounds work;
+//! elsewhere taps are copied one by one. [`im2col`] is the
 //! scalar reference; the SIMD128 twin ([`im2col_simd`], wasm only) copies
 //! short runs (and a row's few zero columns) with one 16-byte load and
 //! store, letting the store spill past the run: everything it spills over
@@ -40,10 +42,46 @@ fn check(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &[i8])
     Ok(k)
 }
 
+/// A run of `n` consecutive output pixels of one output row whose windows
+/// lie inside the image, taps contiguous: pixel `i`'s window row `ky` is
+/// `img[s + i * step + ky * row..][..seg]`, going to
+/// `dst[at + i * kp + ky * seg..]`, then zeros in `dst[.. + k..kp]`.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    at: usize,
+    s: usize,
+    n: usize,
+    kh: usize,
+    seg: usize,
+    row: usize,
+    step: usize,
+    kp: usize,
+    k: usize,
+}
+
+impl Span {
+    /// The span with `copy(dst, at, s, len)` and `zero(dst, at, len)`.
+    #[inline(always)]
+    fn each(&self, dst: &mut [i8], mut copy: impl FnMut(&mut [i8], usize, usize, usize), mut zero: impl FnMut(&mut [i8], usize, usize)) {
+        let (mut at, mut s) = (self.at, self.s);
+        for _ in 0..self.n {
+            for ky in 0..self.kh {
+                copy(dst, at + ky * self.seg, s + ky * self.row, self.seg);
+            }
+            if self.kp > self.k {
+                zero(dst, at + self.k, self.kp - self.k);
+            }
+            at += self.kp;
+            s += self.step;
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 /// The shared walk; `run(dst, at, img, s, len)` copies `img[s..s+len]` to
-/// `dst[at..at+len]` and `zero(dst, at, len)` zeroes `dst[at..at+len]`
-/// (both may write past it, see the module docs).
+/// `dst[at..at+len]`, `zero(dst, at, len)` zeroes `dst[at..at+len]` (both
+/// may write past it, see the module docs) and `span(dst, img, span)`
+/// does a [`Span`] (windows inside the image, in order).
 #[inline(always)]
 fn walk(
     g: &Patches,
@@ -55,20 +93,34 @@ fn walk(
     k: usize,
     run: impl Fn(&mut [i8], usize, &[i8], usize, usize),
     zero: impl Fn(&mut [i8], usize, usize),
+    span: impl Fn(&mut [i8], &[i8], Span),
 ) {
     let w = g.win;
     let (ic, c) = (g.ic, w.c);
     let seg = w.kw * ic;
     let contiguous = w.dw == 1 && ic == c;
+    // The output columns whose windows lie inside the image along x:
+    // `ox_lo..ox_hi` (empty when none do).
+    let span_w = (w.kw - 1) * w.dw + 1;
+    let ox_lo = w.pad_l.div_ceil(w.sw);
+    let ox_hi = if w.w + w.pad_l >= span_w { ((w.w + w.pad_l - span_w) / w.sw + 1).min(w.ow) } else { 0 };
     // Output pixel (oy, ox) of row r, stepped along (no division per row).
     let (mut oy, mut ox) = (p0 / w.ow, p0 % w.ow);
-    for r in 0..rows {
-        if r > 0 {
-            ox += 1;
+    let mut r = 0;
+    while r < rows {
+        let iy0 = (oy * w.sh) as isize - w.pad_t as isize;
+        if contiguous && ox >= ox_lo && ox < ox_hi && iy0 >= 0 && iy0 as usize + (w.kh - 1) * w.dh < w.h {
+            // A run of windows inside the image along this output row.
+            let n = (ox_hi - ox).min(rows - r);
+            let s = (iy0 as usize * w.w + ox * w.sw - w.pad_l) * c;
+            span(dst, img, Span { at: r * kp, s, n, kh: w.kh, seg, row: w.dh * w.w * c, step: w.sw * c, kp, k });
+            r += n;
+            ox += n;
             if ox == w.ow {
                 ox = 0;
                 oy += 1;
             }
+            continue;
         }
         let base = r * kp;
         let ix0 = (ox * w.sw) as isize - w.pad_l as isize;
@@ -100,13 +152,21 @@ fn walk(
         if kp > k {
             zero(dst, base + k, kp - k);
         }
+        r += 1;
+        ox += 1;
+        if ox == w.ow {
+            ox = 0;
+            oy += 1;
+        }
     }
 }
 
 /// Scalar reference.
 pub fn im2col(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, dst: &mut [i8]) -> KResult<()> {
     let k = check(g, img, p0, rows, kp, dst)?;
-    walk(g, img, p0, rows, kp, dst, k, |dst, at, img, s, len| dst[at..at + len].copy_from_slice(&img[s..s + len]), |dst, at, len| dst[at..at + len].fill(0));
+    let copy = |dst: &mut [i8], at: usize, img: &[i8], s: usize, len: usize| dst[at..at + len].copy_from_slice(&img[s..s + len]);
+    let zero = |dst: &mut [i8], at: usize, len: usize| dst[at..at + len].fill(0);
+    walk(g, img, p0, rows, kp, dst, k, copy, zero, |dst, img, sp| sp.each(dst, |dst, at, s, len| copy(dst, at, img, s, len), zero));
     Ok(())
 }
 
@@ -118,21 +178,41 @@ pub fn im2col_simd(g: &Patches, img: &[i8], p0: usize, rows: usize, kp: usize, d
     let k = check(g, img, p0, rows, kp, dst)?;
     // Nothing past the rows asked for is touched, spills included.
     let dst = &mut dst[..rows * kp];
-    walk(g, img, p0, rows, kp, dst, k, |dst, at, img, s, len| {
+    let copy = |dst: &mut [i8], at: usize, img: &[i8], s: usize, len: usize| {
         if len <= 16 && s + 16 <= img.len() && at + 16 <= dst.len() {
             // Safety: both 16-byte ranges were just checked in bounds.
             unsafe { v128_store(dst.as_mut_ptr().add(at) as *mut v128, v128_load(img.as_ptr().add(s) as *const v128)) };
         } else {
             dst[at..at + len].copy_from_slice(&img[s..s + len]);
         }
-    }, |dst, at, len| {
-        // A row's few zero columns: one 16-byte store (a call to `memset`
-        // per row cost about as much as the row's copies).
+    };
+    // A row's few zero columns: one 16-byte store (a call to `memset` per
+    // row cost about as much as the row's copies).
+    let zero = |dst: &mut [i8], at: usize, len: usize| {
         if len <= 16 && at + 16 <= dst.len() {
             // Safety: the 16-byte range was just checked in bounds.
             unsafe { v128_store(dst.as_mut_ptr().add(at) as *mut v128, i8x16_splat(0)) };
         } else {
             dst[at..at + len].fill(0);
+        }
+    };
+    walk(g, img, p0, rows, kp, dst, k, copy, zero, |dst, img, sp| {
+        // The last pixel's reads and writes bound the whole span's.
+        let last_at = sp.at + (sp.n - 1) * sp.kp;
+        let last_s = sp.s + (sp.n - 1) * sp.step + (sp.kh - 1) * sp.row;
+        let fits = sp.seg <= 16 && sp.kp - sp.k <= 16 && last_s + 16 <= img.len() && last_at + sp.k.max((sp.kh - 1) * sp.seg) + 16 <= dst.len();
+        if fits {
+            let (d, x) = (dst.as_mut_ptr(), img.as_ptr());
+            // Safety: every 16-byte load and store of the span lies within
+            // those of its last pixel, checked just above (the closures
+            // write through `d` alone).
+            sp.each(
+                &mut [],
+                |_, at, s, _| unsafe { v128_store(d.add(at) as *mut v128, v128_load(x.add(s) as *const v128)) },
+                |_, at, _| unsafe { v128_store(d.add(at) as *mut v128, i8x16_splat(0)) },
+            );
+        } else {
+            sp.each(dst, |dst, at, s, len| copy(dst, at, img, s, len), zero);
         }
     });
     Ok(())
