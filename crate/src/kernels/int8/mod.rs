@@ -324,8 +324,9 @@ pub struct GemmBench {
     pub checksum: i64,
 }
 
-/// The micro-benchmarks' deterministic pseudo-random numbers (xorshift64).
-fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+/// Deterministic pseudo-random numbers (xorshift64) for the
+/// micro-benchmarks and the unit tests.
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
     move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;

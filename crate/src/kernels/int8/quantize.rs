@@ -69,13 +69,7 @@ mod tests {
     /// reference puts them.
     #[test]
     fn fast_form_is_within_a_step_of_the_reference() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = super::super::xorshift(0x2545_f491_4f6c_dd1d);
         let (mut ties, mut differ) = (0, 0);
         for round in 0..500 {
             let scale = (next() % (1 << 20) + 1) as f32 * 1e-7;

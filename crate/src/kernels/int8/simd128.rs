@@ -709,76 +709,66 @@ pub fn quantize(p: &QuantizeParams, x: &[f32], out: &mut [i8]) -> KResult<()> {
     if x.len() != out.len() {
         return Err(format!("quantize: {} inputs for {} outputs", x.len(), out.len()));
     }
+    if !(-128..=127).contains(&p.zero_point) || p.min < -128 || p.max > 127 || p.min > p.max {
+        // Outside what the int16 zero point and int8 narrowing below hold.
+        return super::quantize::quantize(p, x, out);
+    }
     if p.fast {
         return quantize_fast(p, x, out);
     }
-    const MAGIC: f32 = 12_582_912.0;
     let scale = f32x4_splat(p.scale);
     let (lo, hi) = (f32x4_splat((p.min - p.zero_point) as f32), f32x4_splat((p.max - p.zero_point) as f32));
     let (half, one, sign) = (f32x4_splat(0.5), f32x4_splat(1.0), i32x4_splat(i32::MIN));
-    let (magic, bias) = (f32x4_splat(MAGIC), i32x4_splat(MAGIC.to_bits() as i32 - p.zero_point));
-    let four = |v: v128| -> v128 {
+    map_f32_16(p, x, out, |v: v128| -> v128 {
         let y = f32x4_div(v, scale);
         let t = f32x4_trunc(y);
         let away = f32x4_ge(f32x4_abs(f32x4_sub(y, t)), half);
         let r = f32x4_add(t, v128_and(away, v128_or(v128_and(y, sign), one)));
-        let r = v128_and(f32x4_pmin(f32x4_pmax(r, lo), hi), f32x4_eq(y, y));
-        i32x4_sub(f32x4_add(r, magic), bias)
-    };
-    let n = x.len();
+        v128_and(f32x4_pmin(f32x4_pmax(r, lo), hi), f32x4_eq(y, y))
+    }, |x| p.one(x));
+    Ok(())
+}
+
+/// QUANTIZE's loop, 16 values a step: `four` maps 4 floats to whole
+/// floats within the range less the zero point (NaN to 0); the
+/// magic-number conversion, the zero point (added in int16 between the
+/// narrowings, as in `Fp32K::half`: values stay within int8, so nothing
+/// saturates) and the narrowing follow; `one` does the tail.
+#[inline(always)]
+fn map_f32_16(p: &QuantizeParams, x: &[f32], out: &mut [i8], four: impl Fn(v128) -> v128, one: impl Fn(f32) -> i8) {
+    const MAGIC: f32 = 12_582_912.0;
+    let (magic, magic_bits, zp16) = (f32x4_splat(MAGIC), i32x4_splat(MAGIC.to_bits() as i32), i16x8_splat(p.zero_point as i16));
+    let int = |v: v128| i32x4_sub(f32x4_add(four(v), magic), magic_bits);
+    let half = |a: v128, b: v128| i16x8_add(i16x8_narrow_i32x4(a, b), zp16);
+    let n = x.len().min(out.len());
     let full = n / 16 * 16;
     for i in (0..full).step_by(16) {
         // Safety: i + 16 <= n for both slices.
         unsafe {
             let px = x.as_ptr().add(i);
-            let q0 = four(v128_load(px as *const v128));
-            let q1 = four(v128_load(px.add(4) as *const v128));
-            let q2 = four(v128_load(px.add(8) as *const v128));
-            let q3 = four(v128_load(px.add(12) as *const v128));
-            let q = i8x16_narrow_i16x8(i16x8_narrow_i32x4(q0, q1), i16x8_narrow_i32x4(q2, q3));
-            v128_store(out.as_mut_ptr().add(i) as *mut v128, q);
+            let q0 = int(v128_load(px as *const v128));
+            let q1 = int(v128_load(px.add(4) as *const v128));
+            let q2 = int(v128_load(px.add(8) as *const v128));
+            let q3 = int(v128_load(px.add(12) as *const v128));
+            v128_store(out.as_mut_ptr().add(i) as *mut v128, i8x16_narrow_i16x8(half(q0, q1), half(q2, q3)));
         }
     }
     for i in full..n {
-        out[i] = p.one(x[i]);
+        out[i] = one(x[i]);
     }
-    Ok(())
 }
 
-/// The fast QUANTIZE of `quantize.rs` (XNNPACK's conversion), 16 values a
-/// step: multiply by `1 / scale`, clamp in float to the range less the zero
-/// point, NaN to 0, then the magic-number conversion (half to even).
+/// The fast QUANTIZE of `quantize.rs` (XNNPACK's conversion): multiply by
+/// `1 / scale`, clamp in float to the range less the zero point, NaN to 0,
+/// then the magic-number conversion (half to even).
 fn quantize_fast(p: &QuantizeParams, x: &[f32], out: &mut [i8]) -> KResult<()> {
-    const MAGIC: f32 = 12_582_912.0;
     let inv_s = 1.0 / p.scale;
     let inv = f32x4_splat(inv_s);
     let (lo, hi) = (f32x4_splat((p.min - p.zero_point) as f32), f32x4_splat((p.max - p.zero_point) as f32));
-    let (magic, magic_bits, zp16) = (f32x4_splat(MAGIC), i32x4_splat(MAGIC.to_bits() as i32), i16x8_splat(p.zero_point as i16));
-    let four = |v: v128| -> v128 {
+    map_f32_16(p, x, out, |v: v128| -> v128 {
         let y = f32x4_mul(v, inv);
         // `pmax`/`pmin` keep a NaN `y`; the mask then zeroes it.
-        let r = v128_and(f32x4_pmin(f32x4_pmax(y, lo), hi), f32x4_eq(y, y));
-        i32x4_sub(f32x4_add(r, magic), magic_bits)
-    };
-    // The zero point goes in between the narrowings, as in `Fp32K::half`
-    // (values stay within int8 throughout, so nothing saturates).
-    let half = |a: v128, b: v128| i16x8_add(i16x8_narrow_i32x4(a, b), zp16);
-    let n = x.len();
-    let full = n / 16 * 16;
-    for i in (0..full).step_by(16) {
-        // Safety: i + 16 <= n for both slices (checked equal by the caller).
-        unsafe {
-            let px = x.as_ptr().add(i);
-            let q0 = four(v128_load(px as *const v128));
-            let q1 = four(v128_load(px.add(4) as *const v128));
-            let q2 = four(v128_load(px.add(8) as *const v128));
-            let q3 = four(v128_load(px.add(12) as *const v128));
-            let q = i8x16_narrow_i16x8(half(q0, q1), half(q2, q3));
-            v128_store(out.as_mut_ptr().add(i) as *mut v128, q);
-        }
-    }
-    for i in full..n {
-        out[i] = p.one_fast(inv_s, x[i]);
-    }
+        v128_and(f32x4_pmin(f32x4_pmax(y, lo), hi), f32x4_eq(y, y))
+    }, |x| p.one_fast(inv_s, x));
     Ok(())
 }

@@ -620,13 +620,7 @@ mod tests {
     /// difference cuts the table anywhere (or nowhere).
     #[test]
     fn tabled_softmax_matches_the_reference() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::kernels::int8::xorshift(0x9e37_79b9_7f4a_7c15);
         let mut cut = 0;
         for case in 0..300 {
             let scale = [0.5f64, 0.1, 1.0 / 256.0, 0.02, 2.0][case % 5] * (1.0 + (next() % 1000) as f64 / 1000.0);
