@@ -32,11 +32,12 @@ pub struct WasmModel {
 
 #[wasm_bindgen]
 impl WasmModel {
-    /// Parse model bytes (the caller's copy is not modified).
+    /// Parse model bytes (the caller's copy is not modified: the binding
+    /// copies them into wasm memory once, and that copy is the one kept).
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8]) -> Result<WasmModel, JsValue> {
-        let model = crate::load(bytes).map_err(js_err)?;
-        Ok(WasmModel { model, bytes: bytes.to_vec(), engine: None, fast: false })
+    pub fn new(bytes: Vec<u8>) -> Result<WasmModel, JsValue> {
+        let model = crate::load(&bytes).map_err(js_err)?;
+        Ok(WasmModel { model, bytes, engine: None, fast: false })
     }
 
     /// Everything `inspect` shows, as a plain object.
