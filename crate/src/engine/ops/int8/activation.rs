@@ -631,7 +631,7 @@ mod tests {
             cut += exp.iter().any(|e| e.is_none()) as usize;
             let n = 1 + (next() % 40) as usize;
             let spread = [256u64, 16, 4][case % 3];
-            let row: Vec<i8> = (0..n).map(|_| (next() % spread) as i32 as i8 - 100).collect();
+            let row: Vec<i8> = (0..n).map(|_| ((next() % spread) as i32 - 100) as i8).collect();
             let (mut got, mut want) = (vec![0i8; n], vec![0i8; n]);
             softmax_row(&row, &mut got, &exp);
             reference_row(&row, &mut want, mult, left_shift, diff_min);
