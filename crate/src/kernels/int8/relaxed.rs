@@ -222,6 +222,12 @@ fn dw_cols_loop(x: &[u8], g: &DwGeom, w: &PackedDwQ, epi: &impl Epi, out: &mut [
     let bias = w.bias.as_ptr();
     let acc0 = |cb: usize| unsafe { [0, 4, 8, 12].map(|o| v128_load(bias.add(cb + o) as *const v128)) };
     let finish = |a: [v128; 4], cb: usize| epi.pack(epi.apply(a[0], cb), epi.apply(a[1], cb + 4), epi.apply(a[2], cb + 8), epi.apply(a[3], cb + 12));
+    // One kernel row's columns `xb, xb + cp, xb + 2cp` and `xb + last`
+    // (`3cp` for a pair, `2cp` again for a lone output), transposed.
+    // Safety (callers): all four are readable 16-byte vectors.
+    let columns = |xb: *const u8, last: usize| unsafe {
+        transpose4(v128_load(xb as *const v128), v128_load(xb.add(cp) as *const v128), v128_load(xb.add(2 * cp) as *const v128), v128_load(xb.add(last) as *const v128))
+    };
     for oy in 0..g.oh {
         let orow = oy * g.ow * c;
         let mut ox = 0;
@@ -236,12 +242,7 @@ fn dw_cols_loop(x: &[u8], g: &DwGeom, w: &PackedDwQ, epi: &impl Epi, out: &mut [
                     let mut xb = x.as_ptr().add(origin + cb);
                     let mut wp = w.cols.as_ptr().add(cb * 8);
                     for _ in 0..g.kh {
-                        let t = transpose4(
-                            v128_load(xb as *const v128),
-                            v128_load(xb.add(cp) as *const v128),
-                            v128_load(xb.add(2 * cp) as *const v128),
-                            v128_load(xb.add(3 * cp) as *const v128),
-                        );
+                        let t = columns(xb, 3 * cp);
                         for j in 0..4 {
                             a[j] = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp.add(16 * j) as *const v128), t[j], a[j]);
                             b[j] = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp.add(64 + 16 * j) as *const v128), t[j], b[j]);
@@ -265,8 +266,7 @@ fn dw_cols_loop(x: &[u8], g: &DwGeom, w: &PackedDwQ, epi: &impl Epi, out: &mut [
                     let mut xb = x.as_ptr().add(origin + cb);
                     let mut wp = w.cols.as_ptr().add(cb * 8);
                     for _ in 0..g.kh {
-                        let x2 = v128_load(xb.add(2 * cp) as *const v128);
-                        let t = transpose4(v128_load(xb as *const v128), v128_load(xb.add(cp) as *const v128), x2, x2);
+                        let t = columns(xb, 2 * cp);
                         for j in 0..4 {
                             a[j] = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp.add(16 * j) as *const v128), t[j], a[j]);
                         }
@@ -314,35 +314,17 @@ fn dw_loop(x: &[u8], g: &DwGeom, w: &PackedDwQ, epi: &impl Epi, out: &mut [i8]) 
                     for qi in 0..quads {
                         // `taps` holds exactly `quads * 4` offsets.
                         let t = taps.as_ptr().add(qi * 4);
-                        let x0 = v128_load(xb.add(*t) as *const v128);
-                        let x1 = v128_load(xb.add(*t.add(1)) as *const v128);
-                        let x2 = v128_load(xb.add(*t.add(2)) as *const v128);
-                        let x3 = v128_load(xb.add(*t.add(3)) as *const v128);
-                        let lo01 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(x0, x1);
-                        let hi01 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(x0, x1);
-                        let lo23 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(x2, x3);
-                        let hi23 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(x2, x3);
+                        let [t0, t1, t2, t3] = transpose4(
+                            v128_load(xb.add(*t) as *const v128),
+                            v128_load(xb.add(*t.add(1)) as *const v128),
+                            v128_load(xb.add(*t.add(2)) as *const v128),
+                            v128_load(xb.add(*t.add(3)) as *const v128),
+                        );
                         let wp = w.w.as_ptr().add((qi * cp + cb) * 4);
-                        a0 = i32x4_relaxed_dot_i8x16_i7x16_add(
-                            v128_load(wp as *const v128),
-                            i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(lo01, lo23),
-                            a0,
-                        );
-                        a1 = i32x4_relaxed_dot_i8x16_i7x16_add(
-                            v128_load(wp.add(16) as *const v128),
-                            i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(lo01, lo23),
-                            a1,
-                        );
-                        a2 = i32x4_relaxed_dot_i8x16_i7x16_add(
-                            v128_load(wp.add(32) as *const v128),
-                            i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(hi01, hi23),
-                            a2,
-                        );
-                        a3 = i32x4_relaxed_dot_i8x16_i7x16_add(
-                            v128_load(wp.add(48) as *const v128),
-                            i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(hi01, hi23),
-                            a3,
-                        );
+                        a0 = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp as *const v128), t0, a0);
+                        a1 = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp.add(16) as *const v128), t1, a1);
+                        a2 = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp.add(32) as *const v128), t2, a2);
+                        a3 = i32x4_relaxed_dot_i8x16_i7x16_add(v128_load(wp.add(48) as *const v128), t3, a3);
                     }
                     if single {
                         let xl = v128_load(xb.add(last) as *const v128);
