@@ -567,7 +567,7 @@ fn relaxed_dwconv_matches_scalar() {
                 let wp = (ow - 1) * s + (kw - 1) * d + 1 + rng.range(0, 2) as usize;
                 let src = rng.i8s(kh * kw * c);
                 let bias: Vec<i32> = (0..c).map(|_| rng.range(-30000, 30000) as i32).collect();
-                let w = PackedDwQ::pack(layout, (kh, kw), c, &src, Some(&bias), rng.range(-127, 128) as i32).unwrap();
+                let w = PackedDwQ::pack(layout, (kh, kw), true, c, &src, Some(&bias), rng.range(-127, 128) as i32).unwrap();
                 let x: Vec<u8> = rng.i8s(hp * wp * w.cp).into_iter().map(|v| v as u8 ^ xor).collect();
                 let g = DwGeom { hp, wp, oh, ow, kh, kw, sh: s, sw: rng.pick(&[1, s]), dh: d, dw: rng.pick(&[1, d]) };
                 let rq = requant(&mut rng, c, c % 2 == 1);
@@ -586,7 +586,7 @@ fn relaxed_dwconv_matches_scalar() {
     assert!(cases >= 190);
     assert!(bounded >= cases / 8, "only {bounded} of {cases} cases ran without the lower clamp");
     // Short buffers are errors, not traps.
-    let w = PackedDwQ::pack(layout, (3, 3), 16, &[1; 144], None, 0).unwrap();
+    let w = PackedDwQ::pack(layout, (3, 3), true, 16, &[1; 144], None, 0).unwrap();
     let rq = Requant::fixed(vec![1 << 30; 16], vec![0; 16], 0, -128, 127);
     let g = DwGeom { hp: 3, wp: 3, oh: 1, ow: 1, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1 };
     assert!(relaxed::dwconv(&[0; 143], &g, &w, &rq, &mut [0; 16]).is_err());

@@ -39,17 +39,20 @@ pub struct PackedDwQ {
     pub w: Vec<i8>,
     /// `bias[c] + (input_offset - shift) Σ_taps w[tap][c]`, `cp` entries.
     pub bias: Vec<i32>,
-    /// For kernels 3 columns wide: per kernel row and block of 16 channels,
-    /// eight 16-byte vectors, four (channel groups) of `[w0 w1 w2 0]` then
-    /// four of `[0 w0 w1 w2]` per channel ([`PackedDwQ::col_index`]);
-    /// empty for other widths.
+    /// For kernels 3 columns wide packed `with_cols`: per kernel row and
+    /// block of 16 channels, eight 16-byte vectors, four (channel groups) of
+    /// `[w0 w1 w2 0]` then four of `[0 w0 w1 w2]` per channel
+    /// ([`PackedDwQ::col_index`]); empty otherwise.
     pub cols: Vec<i8>,
 }
 
 impl PackedDwQ {
     /// Pack `w[tap][c] = src[tap * c_count + c]` (taps row-major over a
-    /// `kh × kw` kernel) for the quad `layout`.
-    pub fn pack(layout: Layout, (kh, kw): (usize, usize), c: usize, src: &[i8], bias: Option<&[i32]>, input_offset: i32) -> KResult<PackedDwQ> {
+    /// `kh × kw` kernel) for the quad `layout`; `with_cols` also packs
+    /// [`PackedDwQ::cols`] for a kernel 3 columns wide (worth it where the
+    /// convolution runs at stride and dilation 1 along x, the only place
+    /// the kernel reads them).
+    pub fn pack(layout: Layout, (kh, kw): (usize, usize), with_cols: bool, c: usize, src: &[i8], bias: Option<&[i32]>, input_offset: i32) -> KResult<PackedDwQ> {
         let Layout::Quads { xor } = layout else { return Err("dwconv: quad packing needs a quad layout".into()) };
         let taps = kh.checked_mul(kw).ok_or("dwconv: kernel size overflows")?;
         let need = taps.checked_mul(c).ok_or("dwconv: weight size overflows")?;
@@ -75,7 +78,7 @@ impl PackedDwQ {
             packed_bias[ch] = bias.map_or(0, |b| b[ch]).wrapping_add(offset.wrapping_mul(sum));
         }
         let mut cols = Vec::new();
-        if kw == 3 {
+        if with_cols && kw == 3 {
             cols = vec![0i8; kh * cp * 8];
             for ky in 0..kh {
                 for ch in 0..c {
@@ -205,7 +208,7 @@ mod tests {
             let mut want = vec![0i8; oh * ow * oc];
             dwconv::dwconv(&p16, &g, &pairs, &rq, &mut want).unwrap();
             for xor in [0u8, 0x80] {
-                let quads = PackedDwQ::pack(Layout::Quads { xor }, (kh, kw), oc, &src, Some(&bias), -zp).unwrap();
+                let quads = PackedDwQ::pack(Layout::Quads { xor }, (kh, kw), true, oc, &src, Some(&bias), -zp).unwrap();
                 let mut p8 = Vec::new();
                 pad_input_as(&x, h, w, cin, mult, (pt, pl), (hp, wp, quads.cp), zp as i8, |v| v as u8 ^ xor, &mut p8).unwrap();
                 let mut got = vec![0i8; oh * ow * oc];

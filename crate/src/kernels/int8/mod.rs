@@ -388,7 +388,7 @@ pub fn bench_dw(h: usize, w: usize, c: usize, stride: usize, iters: usize, fast:
     let mut out = vec![0i8; oh * ow * c];
     let (ms, checksum) = match preferred_layout() {
         layout @ Layout::Quads { xor } => {
-            let packed = PackedDwQ::pack(layout, (3, 3), c, &wt, Some(&bias), 3)?;
+            let packed = PackedDwQ::pack(layout, (3, 3), stride == 1, c, &wt, Some(&bias), 3)?;
             let rq = rq(&packed.acc_bounds());
             let mut padded = Vec::new();
             dwconv::pad_input_as(&x, h, w, c, 1, (pad_t, pad_l), (hp, wp, packed.cp), -3, |v| v as u8 ^ xor, &mut padded)?;

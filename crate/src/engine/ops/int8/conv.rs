@@ -731,15 +731,19 @@ impl DwI8 {
         let (kh, kw, oc) = dw_filter(wv)?;
         let bias = bias_i32(bias, oc)?;
         let ws = channel_scales(q.f, oc)?;
+        let geo = geo(op)?;
         let packed = match k8::preferred_layout() {
-            layout @ k8::Layout::Quads { .. } => DwPacked::Quads(k8::PackedDwQ::pack(layout, (kh, kw), oc, i8s(wv)?, bias.as_deref(), -q.qx.zp)?),
+            layout @ k8::Layout::Quads { .. } => {
+                let with_cols = geo.sw == 1 && geo.dw == 1;
+                DwPacked::Quads(k8::PackedDwQ::pack(layout, (kh, kw), with_cols, oc, i8s(wv)?, bias.as_deref(), -q.qx.zp)?)
+            }
             k8::Layout::Pairs => DwPacked::Pairs(PackedDw::pack(kh * kw, oc, i8s(wv)?, bias.as_deref(), -q.qx.zp)?),
         };
         let bounds = match &packed {
             DwPacked::Pairs(p) => p.acc_bounds(),
             DwPacked::Quads(p) => p.acc_bounds(),
         };
-        Ok(DwI8 { kh, kw, oc, geo: geo(op)?, zp_in: q.qx.zp, packed, rq: q.conv_requant(&ws).with_acc_bounds(&bounds) })
+        Ok(DwI8 { kh, kw, oc, geo, zp_in: q.qx.zp, packed, rq: q.conv_requant(&ws).with_acc_bounds(&bounds) })
     }
 
     fn exec(&mut self, node: &mut Node, inputs: &Inputs) -> Result<Vec<Value>> {
